@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Every configuration key faxgate knows, with its type, default and meaning: the one table.
+ * docs/config.md documents the same keys (a unit test checks that each key here is there).
+ * Groups ending in " *" have named instances: [line loop], [line trunk1].
+ */
+#include "common/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STR(g, k, d, doc) {g, k, CONFIG_TYPE_STRING, d, NULL, 0, 0, doc}
+#define INT(g, k, d, lo, hi, doc) {g, k, CONFIG_TYPE_INT, d, NULL, lo, hi, doc}
+#define BOOL(g, k, d, doc) {g, k, CONFIG_TYPE_BOOL, d, NULL, 0, 0, doc}
+#define DUR(g, k, d, lo, hi, doc) {g, k, CONFIG_TYPE_DURATION, d, NULL, lo, hi, doc}
+#define ENUM(g, k, d, choices, doc) {g, k, CONFIG_TYPE_ENUM, d, choices, 0, 0, doc}
+#define LIST(g, k, d, doc) {g, k, CONFIG_TYPE_LIST, d, NULL, 0, 0, doc}
+#define ADDR(g, k, d, doc) {g, k, CONFIG_TYPE_ADDRESS, d, NULL, 0, 0, doc}
+#define DAY (86400LL)
+
+const struct config_key config_keys[] = {
+	/* [faxgate]: the whole installation */
+	STR("faxgate", "home", NULL, "directory everything lives under; default $FAXGATE_HOME, else ./var"),
+	STR("faxgate", "store", "sqlite:${home}/faxgate.db", "the store: sqlite:PATH (later postgresql://...)"),
+	STR("faxgate", "node", "", "this host's name in leases and logs; default the host name"),
+	ENUM("faxgate", "log_level", "info", "debug|info|warning|error", "least important log lines written"),
+	LIST("faxgate", "programs", "faxd,smtpgw,render,mailer,ldapsync",
+	     "programs `faxgate run` starts (those installed beside it)"),
+
+	/* [supervisor]: bin/faxgate run */
+	DUR("supervisor", "restart_delay_min", "1s", 0, DAY, "wait before restarting a program that died"),
+	DUR("supervisor", "restart_delay_max", "60s", 0, DAY, "longest wait after repeated deaths (doubles each time)"),
+	DUR("supervisor", "stop_timeout", "4s", 1, 3600, "after SIGTERM, wait this long before SIGKILL"),
+
+	/* [store] */
+	INT("store", "busy_timeout_ms", "10000", 0, 600000, "how long a writer waits for the SQLite lock"),
+
+	/* [smtp]: smtpgw */
+	ADDR("smtp", "listen", "127.0.0.1:2525", "SMTP listener address"),
+	LIST("smtp", "domains", "fax.localhost", "mail domains whose recipients are fax numbers"),
+
+	/* [mail]: delivery of received faxes and notifications */
+	STR("mail", "maildir", "${home}/mail", "Maildir that received faxes and notifications go to on the embedded default"),
+
+	/* [faxd]: queue runner */
+	DUR("faxd", "lease", "120s", 10, DAY, "a claimed job returns to the queue when its holder stops renewing for this long"),
+	DUR("faxd", "poll_interval", "1s", 1, 3600, "how often the queue is polled for due jobs"),
+	INT("faxd", "max_calls_per_destination", "1", 1, 1000, "concurrent calls to one number"),
+
+	/* [retry]: defaults per failure class (after HylaFAX) */
+	DUR("retry", "busy", "180s", 0, DAY, "wait after a busy signal"),
+	DUR("retry", "no_answer", "300s", 0, DAY, "wait after no answer"),
+	DUR("retry", "no_fax", "300s", 0, DAY, "wait after a voice answer or no fax tone"),
+	DUR("retry", "protocol", "60s", 0, DAY, "wait after a T.30 protocol or training failure"),
+	DUR("retry", "hangup", "60s", 0, DAY, "wait after the far end hung up mid-page"),
+	INT("retry", "max_tries", "3", 1, 100, "attempts that reached a fax machine, before the job fails"),
+	INT("retry", "max_dials", "12", 1, 1000, "dials in all (busy and no answer count), before the job fails"),
+	DUR("retry", "expire", "1d", 60, 365 * DAY, "a job not sent this long after submission expires"),
+
+	/* [line NAME]: fax lines */
+	ENUM("line *", "type", "loop", "loop", "channel driver: loop (simulated remote fax machine)"),
+	ENUM("line *", "media", "audio", "audio|t38", "audio (G.711 / PCM) or T.38 over UDPTL"),
+	ENUM("line *", "codec", "alaw", "alaw|ulaw|linear", "audio coding on the line"),
+	ENUM("line *", "direction", "both", "both|send|receive", "which calls the line takes"),
+	INT("line *", "channels", "4", 1, 10000, "concurrent calls on the line"),
+	ENUM("line *", "pacing", "fast", "fast|realtime", "loop: run calls in real time or as fast as the CPU allows"),
+	STR("line *", "ident", "+1 212 555 0100", "local TSI/CSI (20 characters at most)"),
+	LIST("line *", "dids", "", "numbers answered on this line (empty: any)"),
+	BOOL("line *", "ecm", "yes", "offer error correction mode"),
+	BOOL("line *", "v17", "yes", "offer V.17 (14400 bit/s)"),
+	INT("line *", "udptl_redundancy", "3", 0, 8, "T.38: earlier IFPs repeated in each UDPTL datagram"),
+	BOOL("line *", "udptl_fec", "no", "T.38: parity FEC instead of redundancy"),
+	STR("line *", "far_ident", "+1 212 555 0199", "loop: the far end's ident"),
+	BOOL("line *", "far_fine", "yes", "loop: the far end accepts fine resolution"),
+	BOOL("line *", "far_ecm", "yes", "loop: the far end offers ECM"),
+	INT("line *", "loss_permille", "0", 0, 1000, "loop: packets (T.38) or 20 ms blocks (audio) lost, per thousand"),
+	INT("line *", "noise_dbm0", "-100", -100, 0, "loop: white noise level added to audio; -100 is none"),
+	INT("line *", "busy_calls", "0", 0, 1000000, "loop: this many calls (counted per faxd run) get busy first"),
+	INT("line *", "no_answer_calls", "0", 0, 1000000, "loop: then this many calls are not answered"),
+	INT("line *", "drop_after_page", "0", 0, 10000, "loop: the far end hangs up after this page (0: never)"),
+	INT("line *", "drop_calls", "1", 0, 1000000, "loop: how many calls drop_after_page applies to"),
+	STR("line *", "save_dir", "${home}/loop", "loop: where the far end saves what it receives"),
+
+	/* [dial]: number normalisation and permission classes (common/dialrules.c) */
+	STR("dial", "country_code", "1", "country code of local numbers"),
+	STR("dial", "area_code", "212", "area code of numbers dialled without one"),
+	STR("dial", "national_prefix", "1", "trunk prefix before a national number (1 in NANP, 0 in most of Europe)"),
+	STR("dial", "international_prefix", "011", "prefix before an international number (011 in NANP, 00 elsewhere)"),
+	STR("dial", "outside_prefix", "", "digits dialled first to reach an outside line (e.g. 9)"),
+	INT("dial", "internal_digits", "0", 0, 8, "length of internal extensions (0: none)"),
+	INT("dial", "min_digits", "7", 1, 15, "fewest digits of a number as written"),
+	INT("dial", "max_digits", "15", 1, 15, "most digits of an E.164 number"),
+	LIST("dial", "allow", "", "E.164 prefixes always allowed (e.g. +1212,+1646)"),
+	LIST("dial", "deny", "", "E.164 prefixes never dialled"),
+	LIST("dial", "premium", "+1900,+1976", "E.164 prefixes of the premium/special class"),
+	LIST("dial", "classes", "internal,local,national,international",
+	     "permission classes allowed by default (premium is not)"),
+	{NULL, NULL, CONFIG_TYPE_STRING, NULL, NULL, 0, 0, NULL},
+};

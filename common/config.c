@@ -240,7 +240,7 @@ static int load_text(const char *text, const char *path, struct config **config_
 		g_key_file_free(file);
 		return -1;
 	}
-	struct config *cfg = config_new(file, path);
+	struct config *cfg = config_new(file, text != NULL ? path : NULL);
 	if (text != NULL)
 		index_lines(cfg, text);
 	GString *errors = g_string_new(NULL);

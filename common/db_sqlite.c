@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The SQLite backend of the SQL layer: WAL with synchronous=FULL (a committed job survives a
+ * crash or power cut), a busy timeout so concurrent writers wait instead of failing, and
+ * BEGIN IMMEDIATE so a write transaction holds the write lock from its first statement (two
+ * claimers can never read the same due job as free).
+ */
+#include "common/db_private.h"
+
+#include <glib.h>
+#include <sqlite3.h>
+#include <string.h>
+
+struct db_rows {
+	const struct db_ops *ops; /* first: db.c dispatches through it */
+	struct db *db;
+	sqlite3_stmt *stmt;
+	int changes;
+};
+
+static sqlite3 *handle(struct db *db)
+{
+	return db->handle;
+}
+
+static int sqlite_open(struct db *db, const char *path, int busy_timeout_ms, const char **error_r)
+{
+	sqlite3 *conn = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+	if (sqlite3_open_v2(path, &conn, flags, NULL) != SQLITE_OK) {
+		db_set_error(db, "%s", conn ? sqlite3_errmsg(conn) : "out of memory");
+		*error_r = db->error;
+		sqlite3_close(conn);
+		return -1;
+	}
+	db->handle = conn;
+	sqlite3_busy_timeout(conn, busy_timeout_ms);
+	char *err = NULL;
+	const char *setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+	if (sqlite3_exec(conn, setup, NULL, NULL, &err) != SQLITE_OK) {
+		db_set_error(db, "%s", err ? err : sqlite3_errmsg(conn));
+		sqlite3_free(err);
+		*error_r = db->error;
+		sqlite3_close(conn);
+		db->handle = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void sqlite_close(struct db *db)
+{
+	sqlite3_close(handle(db));
+}
+
+static int sqlite_exec_raw(struct db *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(handle(db), sql, NULL, NULL, &err) != SQLITE_OK) {
+		db_set_error(db, "%s", err ? err : sqlite3_errmsg(handle(db)));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+static int bind_params(struct db *db, sqlite3_stmt *stmt, const struct db_param *params, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct db_param *p = &params[i];
+		int rc = SQLITE_OK;
+		switch (p->type) {
+		case 's':
+			rc = p->text ? sqlite3_bind_text(stmt, i + 1, p->text, -1, SQLITE_TRANSIENT)
+				     : sqlite3_bind_null(stmt, i + 1);
+			break;
+		case 'i': rc = sqlite3_bind_int64(stmt, i + 1, p->integer); break;
+		case 'b': rc = sqlite3_bind_blob64(stmt, i + 1, p->blob ? p->blob : "", p->len, SQLITE_TRANSIENT); break;
+		default: rc = sqlite3_bind_null(stmt, i + 1); break;
+		}
+		if (rc != SQLITE_OK) {
+			db_set_error(db, "bind %d: %s", i + 1, sqlite3_errmsg(handle(db)));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static struct db_rows *sqlite_query(struct db *db, const char *sql, const struct db_param *params, int n)
+{
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v2(handle(db), sql, -1, &stmt, NULL) != SQLITE_OK) {
+		db_set_error(db, "%s", sqlite3_errmsg(handle(db)));
+		return NULL;
+	}
+	if (bind_params(db, stmt, params, n) < 0) {
+		sqlite3_finalize(stmt);
+		return NULL;
+	}
+	struct db_rows *rows = g_new0(struct db_rows, 1);
+	rows->ops = &db_sqlite_ops;
+	rows->db = db;
+	rows->stmt = stmt;
+	return rows;
+}
+
+static int sqlite_next(struct db_rows *rows)
+{
+	int rc = sqlite3_step(rows->stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE) {
+		rows->changes = sqlite3_changes(handle(rows->db));
+		return 0;
+	}
+	db_set_error(rows->db, "%s", sqlite3_errmsg(handle(rows->db)));
+	return -1;
+}
+
+static bool sqlite_col_null(struct db_rows *rows, int col)
+{
+	return sqlite3_column_type(rows->stmt, col) == SQLITE_NULL;
+}
+
+static const char *sqlite_col_text(struct db_rows *rows, int col)
+{
+	return (const char *)sqlite3_column_text(rows->stmt, col);
+}
+
+static int64_t sqlite_col_int(struct db_rows *rows, int col)
+{
+	return sqlite3_column_int64(rows->stmt, col);
+}
+
+static const void *sqlite_col_blob(struct db_rows *rows, int col, size_t *len_r)
+{
+	const void *data = sqlite3_column_blob(rows->stmt, col);
+	*len_r = (size_t)sqlite3_column_bytes(rows->stmt, col);
+	return data;
+}
+
+static int sqlite_changes(struct db_rows *rows)
+{
+	return rows->changes;
+}
+
+static void sqlite_rows_free(struct db_rows *rows)
+{
+	sqlite3_finalize(rows->stmt);
+	g_free(rows);
+}
+
+const struct db_ops db_sqlite_ops = {
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.exec_raw = sqlite_exec_raw,
+	.query = sqlite_query,
+	.next = sqlite_next,
+	.col_null = sqlite_col_null,
+	.col_text = sqlite_col_text,
+	.col_int = sqlite_col_int,
+	.col_blob = sqlite_col_blob,
+	.changes = sqlite_changes,
+	.rows_free = sqlite_rows_free,
+	.begin_sql = "BEGIN IMMEDIATE",
+};

@@ -425,8 +425,12 @@ int store_job_set_state(struct store *store, const char *id, enum job_state to, 
 		return -1;
 	enum job_state stored;
 	int ret = current_state(store, canonical, &stored);
-	if (ret == 0)
+	if (ret == 0 && stored == to) {
+		store_set_error(store, "job %s is %s already", canonical, job_state_name(to));
+		ret = -1;
+	} else if (ret == 0) {
 		ret = check_move(store, canonical, stored, stored, to);
+	}
 	if (ret == 0) {
 		int64_t t = now_s();
 		/* A job brought back by an operator is due now, with fresh counters. */

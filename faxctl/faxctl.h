@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#ifndef FAXCTL_FAXCTL_H
+#define FAXCTL_FAXCTL_H
+
+#include <stdbool.h>
+
+struct config;
+struct store;
+
+/* What every command gets. The store is opened on first use. */
+struct faxctl {
+	const char *config_path;
+	struct config *config;
+	struct store *store;
+	bool json;
+};
+
+struct faxctl_command {
+	const char *name;
+	const char *usage;
+	/* argv[0] is the command name; returns the exit code. */
+	int (*run)(struct faxctl *ctl, int argc, char **argv);
+};
+
+/* NULL-terminated table of every command (commands.c and the files of later commands). */
+extern const struct faxctl_command faxctl_commands[];
+
+/* Open the store or print why not; NULL then (the caller exits 75). */
+struct store *faxctl_store(struct faxctl *ctl);
+
+#endif

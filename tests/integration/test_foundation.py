@@ -123,3 +123,9 @@ def test_faxctl_reads_and_changes_jobs(home):
     assert show["events"][0]["text"] == "retry now, by operator"
     res = home.faxctl("show", "J0000000ZZ", check=False)
     assert res.returncode == 65 and "no job" in res.stderr
+
+
+def test_example_config_is_valid(home):
+    from conftest import ROOT
+    res = home.faxctl("-c", str(ROOT / "etc/faxgate.conf.example"), "check-config")
+    assert "configuration ok" in res.stdout

@@ -164,7 +164,7 @@ static const struct column job_columns[] = {
 	TEXT(owner), TEXT(sender), TEXT(number), TEXT(dial), TEXT(recipient_name), TEXT(recipient_company),
 	TEXT(line), TEXT(resolution), TEXT(paper), TEXT(tsi), TEXT(header_line), TEXT(notify),
 	TEXT(notify_to), TEXT(client_ref), TEXT(idempotency_key), TEXT(result_code), TEXT(result_text),
-	TEXT(remote_ident), TEXT(lease_owner), INT(created_at), INT(updated_at), INT(send_at),
+	TEXT(remote_ident), TEXT(lease_owner), TEXT(progress), INT(created_at), INT(updated_at), INT(send_at),
 	INT(next_try_at), INT(expires_at), INT(lease_until), INT(completed_at), INT(message_doc),
 	INT(pages_doc), INT(priority), INT(tries), INT(max_tries), INT(dials), INT(max_dials),
 	INT(retry_interval), INT(pages_total), INT(pages_done), INT(disable_v17), INT(disable_ecm),
@@ -592,6 +592,38 @@ int store_lease_renew(struct store *store, const char *id, const char *node, int
 		return -1;
 	}
 	return 0;
+}
+
+int store_job_progress(struct store *store, const char *id, const char *node, int64_t pages_done,
+		       const char *progress)
+{
+	int changed = db_exec(store->db,
+			      "UPDATE jobs SET pages_done = ?, progress = ? WHERE id = ? AND state = 'sending' AND lease_owner = ?",
+			      "isss", pages_done, progress, id, node);
+	if (changed < 0)
+		return db_failed(store);
+	if (changed == 0) {
+		store_set_error(store, "job %s is no longer held by %s", id, node);
+		return -1;
+	}
+	return 0;
+}
+
+int store_release_leases(struct store *store, const char *node)
+{
+	if (store_begin(store) < 0)
+		return -1;
+	int ret = db_exec(store->db,
+			  "INSERT INTO job_events (job_id, at, node, from_state, to_state, text)"
+			  " SELECT id, ?, ?, 'sending', 'sending', 'lease given up: its holder restarted'"
+			  " FROM jobs WHERE state = 'sending' AND lease_owner = ?",
+			  "iss", now_s(), node, node);
+	if (ret >= 0)
+		ret = db_exec(store->db, "UPDATE jobs SET lease_until = 0 WHERE state = 'sending' AND lease_owner = ?",
+			      "s", node);
+	if (ret < 0)
+		db_failed(store);
+	return finish(store, ret < 0 ? -1 : 0) < 0 ? -1 : ret;
 }
 
 int store_expire_due(struct store *store, int64_t now, const char *node)

@@ -30,6 +30,7 @@ struct job {
 	char *notify, *notify_to, *client_ref, *idempotency_key;
 	char *result_code, *result_text, *remote_ident;
 	char *lease_owner;
+	char *progress;       /* while sending: "phase=page page=2 pages=3 rate=14400" */
 	int64_t created_at, updated_at, send_at, next_try_at, expires_at, lease_until, completed_at;
 	int64_t message_doc, pages_doc; /* document ids, 0 none */
 	int64_t priority, tries, max_tries, dials, max_dials, retry_interval;
@@ -107,6 +108,12 @@ int store_claim_due(struct store *store, const char *node, int64_t now, int64_t 
 		    int max_per_destination, struct job **job_r);
 /* Extend a lease held by node; -1 when the job is no longer ours (cancelled, reclaimed). */
 int store_lease_renew(struct store *store, const char *id, const char *node, int64_t until);
+/* Record a call's progress on a job held by node: pages confirmed so far and a progress text.
+   Persisting pages_done per page is what lets a retry after a crash resume at the right page. */
+int store_job_progress(struct store *store, const char *id, const char *node, int64_t pages_done,
+		       const char *progress);
+/* At start, a node has no calls: its own leases from an earlier life are given up at once. */
+int store_release_leases(struct store *store, const char *node);
 /* Move queued/deferred/held jobs past their expires_at to expired; returns how many, or -1. */
 int store_expire_due(struct store *store, int64_t now, const char *node);
 

@@ -14,7 +14,7 @@ static const char *const migrations[] = {
 	" id TEXT PRIMARY KEY, state TEXT NOT NULL, owner TEXT, sender TEXT, number TEXT, dial TEXT,"
 	" recipient_name TEXT, recipient_company TEXT, line TEXT, resolution TEXT, paper TEXT,"
 	" tsi TEXT, header_line TEXT, notify TEXT, notify_to TEXT, client_ref TEXT, idempotency_key TEXT,"
-	" result_code TEXT, result_text TEXT, remote_ident TEXT, lease_owner TEXT,"
+	" result_code TEXT, result_text TEXT, remote_ident TEXT, lease_owner TEXT, progress TEXT,"
 	" created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, send_at BIGINT, next_try_at BIGINT,"
 	" expires_at BIGINT, lease_until BIGINT, completed_at BIGINT, message_doc BIGINT, pages_doc BIGINT,"
 	" priority BIGINT NOT NULL DEFAULT 0, tries BIGINT NOT NULL DEFAULT 0, max_tries BIGINT,"

@@ -307,6 +307,9 @@ const struct faxctl_command faxctl_commands[] = {
 	{"hold", "hold JOB...                         keep a job from being sent", cmd_hold},
 	{"release", "release JOB...                      let a held job go", cmd_release},
 	{"inbound", "inbound                             received faxes", cmd_inbound},
+	{"send", "send --to NUMBER [--line L] [--wait] FILE.tiff...   queue a fax (TIFF-F pages)", faxctl_cmd_send},
+	{"watch", "watch [--once]                      live view of the calls in progress", faxctl_cmd_watch},
+	{"loop-call", "loop-call [--from N] [--did D] FILE.tiff  the loop line's far end calls in", faxctl_cmd_loop_call},
 	{"check-config", "check-config                        exit 0 when the configuration is valid", cmd_check_config},
 	{NULL, NULL, NULL},
 };

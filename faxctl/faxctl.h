@@ -25,6 +25,10 @@ struct faxctl_command {
 /* NULL-terminated table of every command (commands.c and the files of later commands). */
 extern const struct faxctl_command faxctl_commands[];
 
+int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv);
+int faxctl_cmd_loop_call(struct faxctl *ctl, int argc, char **argv);
+int faxctl_cmd_watch(struct faxctl *ctl, int argc, char **argv);
+
 /* Open the store or print why not; NULL then (the caller exits 75). */
 struct store *faxctl_store(struct faxctl *ctl);
 

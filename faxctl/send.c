@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * faxctl send, loop-call and watch: submit a TIFF-F document as a fax job (the number goes
+ * through the dial rules; the pages through tiffcat's checks) and, with --wait, follow the job
+ * with a progress line until it ends: exit 0 only when every page was delivered.
+ */
+#include <getopt.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/dialrules.h"
+#include "common/store.h"
+#include "faxctl/faxctl.h"
+#include "faxctl/tiffcat.h"
+#include "faxd/line.h"
+
+#define EXIT_FAILED 1
+#define EXIT_USAGE 64
+#define EXIT_DATAERR 65
+#define EXIT_NOINPUT 66
+#define EXIT_TEMPFAIL 75
+
+struct send_options {
+	const char *to, *line, *header;
+	int priority;
+	bool wait;
+};
+
+static int parse_send(int argc, char **argv, struct send_options *o)
+{
+	static const struct option opts[] = {
+		{"to", required_argument, NULL, 't'},     {"line", required_argument, NULL, 'l'},
+		{"wait", no_argument, NULL, 'w'},         {"header", required_argument, NULL, 'H'},
+		{"priority", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "t:l:wH:p:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't': o->to = optarg; break;
+		case 'l': o->line = optarg; break;
+		case 'w': o->wait = true; break;
+		case 'H': o->header = optarg; break;
+		case 'p': o->priority = atoi(optarg); break;
+		default: return -1;
+		}
+	}
+	return o->to != NULL && optind < argc ? 0 : -1;
+}
+
+/* The pages as one TIFF in memory (g_free), or NULL with a message printed. */
+static gchar *join_pages(char **files, int n, int *pages_r, gsize *len_r)
+{
+	g_autofree char *tmp = g_build_filename(g_get_tmp_dir(), "faxctl-XXXXXX", NULL);
+	int fd = g_mkstemp(tmp);
+	if (fd < 0) {
+		perror("faxctl: temporary file");
+		return NULL;
+	}
+	close(fd);
+	char *error = NULL;
+	gchar *data = NULL;
+	*pages_r = tiffcat((const char *const *)files, n, tmp, &error);
+	if (*pages_r < 0)
+		fprintf(stderr, "faxctl: %s\n", error);
+	else if (!g_file_get_contents(tmp, &data, len_r, NULL))
+		fprintf(stderr, "faxctl: cannot read back %s\n", tmp);
+	g_free(error);
+	g_unlink(tmp);
+	return data;
+}
+
+static char *owner_name(void)
+{
+	const char *user = g_get_user_name();
+	return g_strdup_printf("%s@%s", user ? user : "faxctl", g_get_host_name());
+}
+
+/* Store the pages and the job in one transaction. */
+static int submit(struct faxctl *ctl, const struct send_options *o, const struct dial_number *num,
+		  const gchar *data, gsize len, int pages, char id_r[JOBID_SIZE])
+{
+	struct store *st = faxctl_store(ctl);
+	if (st == NULL)
+		return EXIT_TEMPFAIL;
+	struct job *job = store_job_new();
+	job->state = JOB_STATE_QUEUED;
+	job->number = g_strdup(num->e164);
+	job->dial = g_strdup(num->dial);
+	job->owner = owner_name();
+	job->line = g_strdup(o->line);
+	job->header_line = g_strdup(o->header);
+	job->priority = o->priority;
+	job->pages_total = pages;
+	job->next_try_at = g_get_real_time() / G_USEC_PER_SEC;
+	job->expires_at = job->next_try_at + config_int(ctl->config, "retry", "expire");
+	int ret = store_begin(st);
+	if (ret == 0)
+		ret = store_document_put(st, "pages", "image/tiff", data, len, &job->pages_doc);
+	if (ret == 0)
+		ret = store_job_insert(st, job, "faxctl");
+	if (ret == 0)
+		ret = store_commit(st);
+	else
+		store_rollback(st);
+	if (ret < 0)
+		fprintf(stderr, "faxctl: not queued: %s\n", store_error(st));
+	else
+		g_strlcpy(id_r, job->id, JOBID_SIZE);
+	store_job_free(&job);
+	return ret < 0 ? EXIT_TEMPFAIL : 0;
+}
+
+static void show_progress(const struct job *job, bool tty)
+{
+	if (!tty)
+		return;
+	int width = 30, done = job->pages_total > 0 ? (int)(width * job->pages_done / job->pages_total) : 0;
+	char bar[64];
+	memset(bar, '#', (size_t)done);
+	memset(bar + done, '.', (size_t)(width - done));
+	bar[width] = '\0';
+	fprintf(stderr, "\r%s [%s] %lld/%lld %-10s %s\033[K", job->id, bar, (long long)job->pages_done,
+		(long long)job->pages_total, job_state_name(job->state), job->progress ? job->progress : "");
+}
+
+/* Follow the job until it ends. */
+static int wait_for_job(struct faxctl *ctl, const char *id)
+{
+	bool tty = isatty(STDERR_FILENO);
+	for (;;) {
+		struct job *job = NULL;
+		if (store_job_get(ctl->store, id, &job) <= 0) {
+			fprintf(stderr, "\nfaxctl: job %s: %s\n", id, store_error(ctl->store));
+			return EXIT_TEMPFAIL;
+		}
+		show_progress(job, tty);
+		if (job_state_final(job->state)) {
+			if (tty)
+				fputc('\n', stderr);
+			int ret = job->state == JOB_STATE_DONE ? 0 : EXIT_FAILED;
+			printf("%s: %s: %s\n", job->id, job_state_name(job->state), job->result_text ? job->result_text : "");
+			store_job_free(&job);
+			return ret;
+		}
+		store_job_free(&job);
+		g_usleep(200000);
+	}
+}
+
+int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv)
+{
+	struct send_options o = {0};
+	if (parse_send(argc, argv, &o) < 0) {
+		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--wait] FILE.tiff...\n");
+		return EXIT_USAGE;
+	}
+	struct dialrules *rules = dialrules_from_config(ctl->config);
+	struct dial_number num;
+	const char *why = NULL;
+	int ret = 0;
+	if (dialrules_normalize(rules, o.to, &num, &why) < 0 || dialrules_permit(rules, &num, NULL, &why) < 0) {
+		fprintf(stderr, "faxctl: %s: %s\n", o.to, why);
+		ret = EXIT_DATAERR;
+	}
+	dialrules_free(&rules);
+	if (ret != 0)
+		return ret;
+	int pages = 0;
+	gsize len = 0;
+	gchar *data = join_pages(argv + optind, argc - optind, &pages, &len);
+	if (data == NULL)
+		return EXIT_NOINPUT;
+	char id[JOBID_SIZE] = "";
+	ret = submit(ctl, &o, &num, data, len, pages, id);
+	g_free(data);
+	if (ret != 0)
+		return ret;
+	printf("%s: queued to %s, %d page%s\n", id, num.e164, pages, pages == 1 ? "" : "s");
+	fflush(stdout);
+	return o.wait ? wait_for_job(ctl, id) : 0;
+}
+
+int faxctl_cmd_loop_call(struct faxctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {{"from", required_argument, NULL, 'f'}, {"did", required_argument, NULL, 'd'},
+					     {"line", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
+	const char *from = "+12125550199", *did = NULL, *line = "loop";
+	int opt;
+	while ((opt = getopt_long(argc, argv, "f:d:l:", opts, NULL)) != -1) {
+		if (opt == 'f')
+			from = optarg;
+		else if (opt == 'd')
+			did = optarg;
+		else if (opt == 'l')
+			line = optarg;
+		else
+			optind = argc + 1;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "usage: faxctl loop-call [--from CALLER] [--did DID] [--line LOOP] FILE.tiff\n");
+		return EXIT_USAGE;
+	}
+	g_autofree char *file = g_canonicalize_filename(argv[optind], NULL);
+	const char *error = NULL;
+	if (loop_originate_request(ctl->config, line, from, did ? did : "", file, &error) < 0) {
+		fprintf(stderr, "faxctl: %s\n", error);
+		return EXIT_DATAERR;
+	}
+	printf("the loop line's far end will call from %s to DID %s with %s\n", from, did ? did : "(any)", file);
+	return 0;
+}
+
+int faxctl_cmd_watch(struct faxctl *ctl, int argc, char **argv)
+{
+	bool once = argc > 1 && strcmp(argv[1], "--once") == 0;
+	g_autofree char *path = g_build_filename(config_home(ctl->config), "run", "faxd.status", NULL);
+	bool tty = isatty(STDOUT_FILENO);
+	for (;;) {
+		g_autofree char *text = NULL;
+		if (tty && !once)
+			printf("\033[H\033[J");
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			printf("faxd is not running (no %s)\n", path);
+		else
+			printf("%s", *text ? text : "no calls\n");
+		fflush(stdout);
+		if (once)
+			return text ? 0 : EXIT_TEMPFAIL;
+		g_usleep(G_USEC_PER_SEC);
+	}
+}

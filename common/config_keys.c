@@ -87,6 +87,8 @@ const struct config_key config_keys[] = {
 	STR("dial", "national_prefix", "1", "trunk prefix before a national number (1 in NANP, 0 in most of Europe)"),
 	STR("dial", "international_prefix", "011", "prefix before an international number (011 in NANP, 00 elsewhere)"),
 	STR("dial", "outside_prefix", "", "digits dialled first to reach an outside line (e.g. 9)"),
+	INT("dial", "national_digits", "-1", -1, 14,
+	    "digits after the country code in a fixed-length plan (NANP 10), 0 where lengths vary; -1: 10 when national_prefix equals country_code, else 0"),
 	INT("dial", "internal_digits", "0", 0, 8, "length of internal extensions (0: none)"),
 	INT("dial", "min_digits", "7", 1, 15, "fewest digits of a number as written"),
 	INT("dial", "max_digits", "15", 1, 15, "most digits of an E.164 number"),

@@ -303,15 +303,6 @@ struct dialrules *dialrules_create(const struct dialrules_settings *set)
 	return rules;
 }
 
-static bool config_has_key(const char *group, const char *key)
-{
-	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
-		if (strcmp(k->group, group) == 0 && strcmp(k->key, key) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* Strings and lists stay owned by config. */
 static void settings_from_config(const struct config *config, struct dialrules_settings *set_r)
 {
@@ -324,12 +315,10 @@ static void settings_from_config(const struct config *config, struct dialrules_s
 	set_r->internal_digits = (int)config_int(config, "dial", "internal_digits");
 	set_r->min_digits = (int)config_int(config, "dial", "min_digits");
 	set_r->max_digits = (int)config_int(config, "dial", "max_digits");
-	/* XXX [dial] national_digits is not in config_keys yet (docs/config.md must gain its row in
-	   the same change). Until then: a closed plan of 10 digits where the national prefix is
-	   the country code, which is NANP alone ("1 212..." and "+1 212..." coincide), else open. */
-	if (config_has_key("dial", "national_digits"))
-		set_r->national_digits = (int)config_int(config, "dial", "national_digits");
-	else
+	/* -1 (the default): a closed plan of 10 digits where the national prefix is the country
+	   code, which is NANP alone ("1 212..." and "+1 212..." coincide), else an open plan. */
+	set_r->national_digits = (int)config_int(config, "dial", "national_digits");
+	if (set_r->national_digits < 0)
 		set_r->national_digits = strcmp(set_r->national_prefix, set_r->country_code) == 0 ? 10 : 0;
 	set_r->allow = config_list(config, "dial", "allow");
 	set_r->deny = config_list(config, "dial", "deny");

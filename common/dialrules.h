@@ -65,7 +65,8 @@ struct dialrules;
 int dialrules_settings_check(const struct dialrules_settings *set, const char **error_r);
 /* NULL when the settings are invalid (dialrules_settings_check() tells why). */
 struct dialrules *dialrules_create(const struct dialrules_settings *set);
-/* Reads group [dial]; NULL when its values are invalid (dialrules_config_check() tells why). */
+/* Reads group [dial]; NULL when its values are invalid, so check the result (or call
+   dialrules_config_check() first, which tells why). */
 struct dialrules *dialrules_from_config(const struct config *config);
 /* 0 when group [dial] makes valid rules, else -1 and *error_r (static) names the key at fault. */
 int dialrules_config_check(const struct config *config, const char **error_r);
@@ -85,11 +86,12 @@ int dialrules_permit(const struct dialrules *rules, const struct dial_number *nu
 		     const char *const *classes, const char **error_r);
 
 /* Set (or replace) the T.33 subaddress, e.g. from an address's /T33S= option: 1 to 20 digits,
-   '-' and '.' ignored. 0 ok, -1 + reason (number unchanged). */
+   '-' and '.' ignored; NULL or "" clears it. 0 ok, -1 + reason (number unchanged). */
 int dialrules_set_subaddress(struct dial_number *number, const char *subaddress, const char **error_r);
 /* Set (or replace) the post-dial string, e.g. from an address's /POSTD= option (RFC 2846
    phone-string): DTMF 0-9 * # A-D, pause 'p' or ',', wait for tone 'w', in any case; '-' and '.'
-   ignored; at most 40. It also ends number->dial. 0 ok, -1 + reason (number unchanged). */
+   ignored; at most 40; NULL or "" clears it. It also ends number->dial. 0 ok, -1 + reason
+   (number unchanged). */
 int dialrules_set_postdial(struct dial_number *number, const char *postdial, const char **error_r);
 
 /* "internal", "local", "national", "international", "premium"; "unknown" for other values. */

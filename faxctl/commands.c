@@ -111,6 +111,7 @@ static void job_fields(struct output *out, const struct job *job)
 	output_str(out, "next_try", output_time(job->next_try_at, t));
 	output_str(out, "expires", output_time(job->expires_at, t));
 	output_str(out, "completed", output_time(job->completed_at, t));
+	output_str(out, "progress", job->progress);
 	output_str(out, "lease_owner", job->lease_owner);
 	output_str(out, "lease_until", output_time(job->lease_until, t));
 	output_str(out, "notify", job->notify);

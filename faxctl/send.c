@@ -27,6 +27,7 @@
 struct send_options {
 	const char *to, *line, *header;
 	int priority;
+	int64_t expires; /* seconds from now; 0: [retry] expire */
 	bool wait;
 };
 
@@ -35,16 +36,21 @@ static int parse_send(int argc, char **argv, struct send_options *o)
 	static const struct option opts[] = {
 		{"to", required_argument, NULL, 't'},     {"line", required_argument, NULL, 'l'},
 		{"wait", no_argument, NULL, 'w'},         {"header", required_argument, NULL, 'H'},
-		{"priority", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+		{"priority", required_argument, NULL, 'p'}, {"expires", required_argument, NULL, 'e'},
+		{NULL, 0, NULL, 0},
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:l:wH:p:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:l:wH:p:e:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': o->to = optarg; break;
 		case 'l': o->line = optarg; break;
 		case 'w': o->wait = true; break;
 		case 'H': o->header = optarg; break;
 		case 'p': o->priority = atoi(optarg); break;
+		case 'e':
+			if (config_parse_duration(optarg, &o->expires) < 0 || o->expires <= 0)
+				return -1;
+			break;
 		default: return -1;
 		}
 	}
@@ -96,7 +102,7 @@ static int submit(struct faxctl *ctl, const struct send_options *o, const struct
 	job->priority = o->priority;
 	job->pages_total = pages;
 	job->next_try_at = g_get_real_time() / G_USEC_PER_SEC;
-	job->expires_at = job->next_try_at + config_int(ctl->config, "retry", "expire");
+	job->expires_at = job->next_try_at + (o->expires > 0 ? o->expires : config_int(ctl->config, "retry", "expire"));
 	int ret = store_begin(st);
 	if (ret == 0)
 		ret = store_document_put(st, "pages", "image/tiff", data, len, &job->pages_doc);
@@ -155,12 +161,16 @@ int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv)
 {
 	struct send_options o = {0};
 	if (parse_send(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--wait] FILE.tiff...\n");
+		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--expires TIME] [--wait] FILE.tiff...\n");
 		return EXIT_USAGE;
+	}
+	const char *why = NULL;
+	if (dialrules_config_check(ctl->config, &why) < 0) {
+		fprintf(stderr, "faxctl: configuration: %s\n", why);
+		return 78;
 	}
 	struct dialrules *rules = dialrules_from_config(ctl->config);
 	struct dial_number num;
-	const char *why = NULL;
 	int ret = 0;
 	if (dialrules_normalize(rules, o.to, &num, &why) < 0 || dialrules_permit(rules, &num, NULL, &why) < 0) {
 		fprintf(stderr, "faxctl: %s: %s\n", o.to, why);

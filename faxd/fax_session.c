@@ -236,8 +236,8 @@ static void span_message(int level, const char *text)
 {
 	enum log_level our;
 	switch (level & SPAN_LOG_SEVERITY_MASK) {
-	case SPAN_LOG_ERROR:
-	case SPAN_LOG_WARNING: our = LOG_LEVEL_WARNING; break;
+	case SPAN_LOG_ERROR: our = LOG_LEVEL_WARNING; break;
+	case SPAN_LOG_WARNING: /* e.g. "ECM carrier not found" on every ECM call: not ours to warn about */
 	case SPAN_LOG_PROTOCOL_ERROR:
 	case SPAN_LOG_PROTOCOL_WARNING: our = LOG_LEVEL_INFO; break;
 	default: our = LOG_LEVEL_DEBUG; break;
@@ -420,9 +420,13 @@ static void phase_e_handler(t30_state_t *t, void *user_data, int code)
 	if (s->refused_by_policy && code != T30_ERR_OK) {
 		o = FAX_OUTCOME_REJECTED;
 		g_strlcpy(r->text, "refused by policy: far end's ident is not acceptable", sizeof(r->text));
-	} else if (s->hanging_up && code == T30_ERR_CALLDROPPED) {
+	} else if (s->hanging_up && code != T30_ERR_OK) {
+		/* we cut the call short: whatever T.30 was waiting for, the cause is ours */
 		o = s->hangup_cause;
-		g_strlcpy(r->text, s->hangup_text, sizeof(r->text));
+		if (code == T30_ERR_CALLDROPPED)
+			g_strlcpy(r->text, s->hangup_text, sizeof(r->text));
+		else
+			snprintf(r->text, sizeof(r->text), "%s (%s)", s->hangup_text, t30_completion_code_to_str(code));
 	} else if (code == T30_ERR_NORESSUPPORT && s->sending) {
 		snprintf(r->text, sizeof(r->text), "far end cannot receive %s resolution (%dx%d dpi)",
 			 res_name(s->tx_y_dpi), s->tx_x_dpi, s->tx_y_dpi);

@@ -67,6 +67,20 @@ static char *node_name(const struct config *config)
 	return g_strdup(*node != '\0' ? node : g_get_host_name());
 }
 
+/* Block the signals faxd handles before any thread starts (threads inherit the mask), so they
+   arrive only through the signalfd of the main loop. */
+static int block_signals(struct queue *q)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	q->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return q->sigfd < 0 ? -1 : 0;
+}
+
 struct queue *queue_create(const struct config *config, const char **error_r)
 {
 	static char error[600];
@@ -81,6 +95,12 @@ struct queue *queue_create(const struct config *config, const char **error_r)
 	q->active = g_hash_table_new(g_str_hash, g_str_equal);
 	q->sigfd = -1;
 	retry_policy_from_config(config, &q->policy);
+	if (block_signals(q) < 0) {
+		snprintf(error, sizeof(error), "signalfd: %s", g_strerror(errno));
+		*error_r = error;
+		queue_free(&q);
+		return NULL;
+	}
 	g_autofree char *run_dir = g_path_get_dirname(q->status_path);
 	if (g_mkdir_with_parents(q->spool, 0750) < 0 || g_mkdir_with_parents(run_dir, 0750) < 0) {
 		snprintf(error, sizeof(error), "cannot create %s: %s", q->spool, g_strerror(errno));
@@ -384,17 +404,6 @@ static void housekeeping(struct queue *q)
 	write_status(q);
 }
 
-static int block_signals(struct queue *q)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	q->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return q->sigfd < 0 ? -1 : 0;
-}
 
 /* Stop: hang up every call and let their reports come back (bounded wait). */
 static void drain(struct queue *q)
@@ -415,10 +424,6 @@ static void drain(struct queue *q)
 
 int queue_run(struct queue *q)
 {
-	if (block_signals(q) < 0) {
-		log_error("signalfd: %s", g_strerror(errno));
-		return 1;
-	}
 	int released = store_release_leases(q->store, q->node);
 	if (released > 0)
 		log_info("node=%s released=%d leases from an earlier run", q->node, released);

@@ -51,7 +51,8 @@
 /* Sequence numbers this far ahead or behind are a gap or a late datagram; farther is a restart. */
 #define SEQ_WINDOW 2000
 /* Most items (secondaries or FEC entries) in one datagram. */
-#define MAX_ITEMS (UDPTL_MAX_REDUNDANCY > UDPTL_MAX_FEC_ENTRIES ? UDPTL_MAX_REDUNDANCY : UDPTL_MAX_FEC_ENTRIES)
+#define MAX_ITEMS                                                                                            \
+	(UDPTL_MAX_REDUNDANCY > UDPTL_MAX_FEC_ENTRIES ? UDPTL_MAX_REDUNDANCY : UDPTL_MAX_FEC_ENTRIES)
 
 G_STATIC_ASSERT((RING & RING_MASK) == 0 && 65536 % RING == 0);
 G_STATIC_ASSERT(UDPTL_MAX_REDUNDANCY < RING && UDPTL_MAX_FEC_SPAN * UDPTL_MAX_FEC_ENTRIES < RING);
@@ -316,7 +317,7 @@ int udptl_encode(struct udptl *u, const uint8_t *ifp, size_t ifp_len, uint8_t *o
 			memset(out + pos, 0, max);
 			for (unsigned j = 0; j < span; j++) {
 				const struct slot *sl =
-					&u->tx[(uint16_t)(seq + m - span * entries + j * entries) & RING_MASK];
+				    &u->tx[(uint16_t)(seq + m - span * entries + j * entries) & RING_MASK];
 				for (size_t i = 0; i < sl->len; i++)
 					out[pos + i] ^= sl->data[i];
 			}

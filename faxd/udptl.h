@@ -27,11 +27,11 @@
 enum udptl_ec { UDPTL_EC_NONE, UDPTL_EC_REDUNDANCY, UDPTL_EC_FEC };
 
 struct udptl_settings {
-	enum udptl_ec ec;          /* what we SEND; the decoder accepts any kind */
-	int redundancy_depth;      /* 0..UDPTL_MAX_REDUNDANCY, default 3 */
+	enum udptl_ec ec;	   /* what we SEND; the decoder accepts any kind */
+	int redundancy_depth;	   /* 0..UDPTL_MAX_REDUNDANCY, default 3 */
 	int fec_span, fec_entries; /* FEC: IFPs covered per parity, parity messages per datagram
 				      (defaults 3, 3) */
-	size_t max_datagram;       /* T38FaxMaxDatagram from SDP; encoder drops redundancy entries to
+	size_t max_datagram;	   /* T38FaxMaxDatagram from SDP; encoder drops redundancy entries to
 				      fit; default UDPTL_MAX_DATAGRAM */
 };
 

@@ -23,12 +23,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                      \
-	do {                                                                                             \
-		if (!(cond)) {                                                                           \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);         \
-			abort();                                                                         \
-		}                                                                                        \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
+			abort();                                                                             \
+		}                                                                                            \
 	} while (0)
 
 #define MAX_IFPS 64
@@ -48,7 +48,8 @@ static void net_deliver(void *ctx, uint16_t seq, const uint8_t *ifp, size_t len)
 		sink ^= ifp[i];
 	(void)sink;
 	if (st->last_seq >= 0)
-		CHECK((uint16_t)(seq - (uint16_t)st->last_seq) >= 1 && (uint16_t)(seq - (uint16_t)st->last_seq) < 2000);
+		CHECK((uint16_t)(seq - (uint16_t)st->last_seq) >= 1 &&
+		      (uint16_t)(seq - (uint16_t)st->last_seq) < 2000);
 	st->last_seq = seq;
 	st->got++;
 }
@@ -94,7 +95,7 @@ struct rt_state {
 	const uint8_t *ifp[MAX_IFPS];
 	size_t len[MAX_IFPS];
 	int received[MAX_IFPS]; /* its own datagram arrived */
-	int next;               /* lowest number not yet delivered */
+	int next;		/* lowest number not yet delivered */
 	int fec;
 };
 

@@ -125,6 +125,16 @@ static void test_settings_default(void **state)
 	struct udptl *u = udptl_create(NULL);
 	assert_non_null(u);
 	udptl_free(&u);
+
+	/* an unknown error-recovery kind sends none */
+	set.ec = (enum udptl_ec)7;
+	u = udptl_create(&set);
+	uint8_t ifp = 0x02, out[16];
+	assert_int_equal(udptl_encode(u, &ifp, 1, out, sizeof(out)), 6);
+	assert_int_equal(udptl_encode(u, &ifp, 1, out, sizeof(out)), 6);
+	assert_int_equal(out[4], 0x00);
+	assert_int_equal(out[5], 0x00);
+	udptl_free(&u);
 	assert_null(u);
 	udptl_free(&u);
 	udptl_free(NULL);
@@ -147,7 +157,8 @@ struct vec {
 
 /* Each datagram checked by hand against T.38 §9.1 / research/sip-t38.md §2.3:
    seq (2 octets BE) | primary open type (len, octets) | 0x00 count {len, octets} newest first
-                                                      | 0x80 0x01 span count {len, xor}. */
+						      | 0x80 0x01 span count {len, xor}. */
+/* clang-format off */
 static const struct vec vectors[] = {
 	{"no EC",
 	 UDPTL_EC_NONE,
@@ -189,12 +200,14 @@ static const struct vec vectors[] = {
 	  /* one entry over seq 1..3 = 02^04^08, 20^80, ff */
 	  {1, {0x10}, 12, {0x00, 0x04, 0x01, 0x10, 0x80, 0x01, 0x03, 0x01, 0x03, 0x0e, 0xa0, 0xff}}}},
 };
+/* clang-format on */
 
 static void test_vectors(void **state)
 {
 	for (size_t t = 0; t < G_N_ELEMENTS(vectors); t++) {
 		const struct vec *v = &vectors[t];
-		struct udptl *enc = v->ec == UDPTL_EC_FEC ? make_fec(v->depth / 10, v->depth % 10) : make(v->ec, v->depth);
+		struct udptl *enc =
+		    v->ec == UDPTL_EC_FEC ? make_fec(v->depth / 10, v->depth % 10) : make(v->ec, v->depth);
 		struct udptl *dec = make(UDPTL_EC_NONE, 0);
 		struct sink *s = sink_new();
 		for (size_t i = 0; i < v->n; i++) {
@@ -227,7 +240,10 @@ static void test_length_determinant(void **state)
 		size_t len;
 		uint8_t hdr[2];
 		size_t hdr_len;
-	} cases[] = {{127, {0x7f}, 1}, {128, {0x80, 0x80}, 2}, {200, {0x80, 0xc8}, 2}, {300, {0x81, 0x2c}, 2},
+	} cases[] = {{127, {0x7f}, 1},
+		     {128, {0x80, 0x80}, 2},
+		     {200, {0x80, 0xc8}, 2},
+		     {300, {0x81, 0x2c}, 2},
 		     {1024, {0x84, 0x00}, 2}};
 	for (size_t t = 0; t < G_N_ELEMENTS(cases); t++) {
 		struct udptl *enc = make(UDPTL_EC_REDUNDANCY, 1);
@@ -275,7 +291,7 @@ static void test_layout_sip_t38(void **state)
 	struct udptl *enc = make(UDPTL_EC_REDUNDANCY, 2);
 	assert_true(udptl_encode(enc, a, sizeof(a), out, sizeof(out)) > 0); /* seq 0 */
 	assert_true(udptl_encode(enc, b, sizeof(b), out, sizeof(out)) > 0); /* seq 1 */
-	int len = udptl_encode(enc, c, sizeof(c), out, sizeof(out));          /* seq 2 */
+	int len = udptl_encode(enc, c, sizeof(c), out, sizeof(out));	    /* seq 2 */
 
 	uint8_t want[512];
 	size_t n = 0;
@@ -350,9 +366,9 @@ static size_t make_ifp(uint64_t *rng, uint8_t *ifp, size_t max)
 		return 1;
 	}
 	if (kind == 1) {
-		ifp[0] = (uint8_t)(0xc0 | 0x06);                      /* data, V.27ter 4800 */
-		ifp[1] = 0x01;                                        /* one field */
-		ifp[2] = (uint8_t)(rng_below(rng, 8) << 3);           /* field type, no data */
+		ifp[0] = (uint8_t)(0xc0 | 0x06);	    /* data, V.27ter 4800 */
+		ifp[1] = 0x01;				    /* one field */
+		ifp[2] = (uint8_t)(rng_below(rng, 8) << 3); /* field type, no data */
 		return 3;
 	}
 	size_t n = 1 + rng_below(rng, (unsigned)(max - 5));
@@ -469,7 +485,8 @@ static void test_channel_redundancy(void **state)
 			dups += r.rx.duplicates;
 			assert_true(r.rx.duplicates > 0);
 		}
-		print_message("  depth 3, loss %4.1f%%: worst %zu/%d, mean %.1f, recovered %.1f/run, duplicates %.1f/run\n",
+		print_message("  depth 3, loss %4.1f%%: worst %zu/%d, mean %.1f, recovered %.1f/run, "
+			      "duplicates %.1f/run\n",
 			      losses[l] * 100, worst, STREAM, sum / 10.0, recovered / 10.0, dups / 10.0);
 		if (l == 0)
 			assert_int_equal(worst, STREAM); /* every IFP exactly once, in order */
@@ -561,9 +578,12 @@ static void test_fec_length_recovery(void **state)
 	/* v0: field 4 without data in the top half of an octet, field 5 with 2 octets (ab 00) in
 	   the low half; read as v1+ it would end after 5 octets with ab 00 left over */
 	static const uint8_t v0_short[] = {0xca, 0x02, 0x4d, 0x00, 0x01, 0xab, 0x00};
+	/* v0: field 5 with 1 octet, then field 4 without data ending in half an octet */
+	static const uint8_t v0_half[] = {0xca, 0x02, 0xd0, 0x00, 0x00, 0xab, 0x40};
 	static const uint8_t indicator[] = {0x04};
-	static const uint8_t *const missing[] = {v1_short, v0_short, indicator};
-	static const size_t missing_len[] = {sizeof(v1_short), sizeof(v0_short), sizeof(indicator)};
+	static const uint8_t *const missing[] = {v1_short, v0_short, v0_half, indicator};
+	static const size_t missing_len[] = {sizeof(v1_short), sizeof(v0_short), sizeof(v0_half),
+					     sizeof(indicator)};
 
 	for (size_t t = 0; t < G_N_ELEMENTS(missing); t++) {
 		struct udptl *enc = make_fec(3, 1); /* chains: the previous 3 IFPs */
@@ -575,7 +595,7 @@ static void test_fec_length_recovery(void **state)
 		assert_int_equal(decode_exact(dec, out, (size_t)len, s), 1);
 		len = encode_one(enc, v1_long, sizeof(v1_long), out); /* 1 */
 		assert_int_equal(decode_exact(dec, out, (size_t)len, s), 1);
-		encode_one(enc, missing[t], missing_len[t], out); /* 2: lost */
+		encode_one(enc, missing[t], missing_len[t], out);	  /* 2: lost */
 		len = encode_one(enc, indicator, sizeof(indicator), out); /* 3: FEC over 0..2 */
 		assert_int_equal(decode_exact(dec, out, (size_t)len, s), 2);
 		assert_int_equal(s->seq[2], 2);
@@ -699,7 +719,7 @@ static void test_duplicates_late_resync(void **state)
 	/* the peer restarts from 0: more than 2000 behind is a new stream, not a late datagram */
 	uint8_t restart[] = {0x00, 0x00, 0x01, 0x02, 0x00, 0x00};
 	assert_int_equal(decode_exact(dec, d[5], (size_t)len[5], s), 0); /* seq 5: late */
-	uint8_t ahead[] = {0x30, 0x00, 0x01, 0x02, 0x00, 0x00};       /* 12288: far ahead */
+	uint8_t ahead[] = {0x30, 0x00, 0x01, 0x02, 0x00, 0x00};		 /* 12288: far ahead */
 	assert_int_equal(decode_exact(dec, ahead, sizeof(ahead), s), 1);
 	assert_int_equal(decode_exact(dec, restart, sizeof(restart), s), 1);
 	udptl_get_stats(dec, &st);
@@ -774,28 +794,32 @@ static void test_malformed(void **state)
 		size_t len;
 		uint8_t d[16];
 	} bad[] = {
-		{"empty", 0, {0}},
-		{"seq only", 2, {0x00, 0x01}},
-		{"primary past the end", 6, {0x00, 0x01, 0x05, 0x02, 0x00, 0x00}},
-		{"long-form primary past the end", 7, {0x00, 0x01, 0x81, 0x00, 0x02, 0x00, 0x00}},
-		{"long form cut", 3, {0x00, 0x01, 0x81}},
-		{"fragmented primary", 8, {0x00, 0x01, 0xc1, 0x02, 0x00, 0x00, 0x00, 0x00}},
-		{"empty primary", 5, {0x00, 0x01, 0x00, 0x00, 0x00}},
-		{"no error-recovery", 4, {0x00, 0x01, 0x01, 0x02}},
-		{"no count", 5, {0x00, 0x01, 0x01, 0x02, 0x00}},
-		{"secondary past the end", 8, {0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x02, 0x04}},
-		{"missing secondary", 8, {0x00, 0x01, 0x01, 0x02, 0x00, 0x02, 0x01, 0x04}},
-		{"empty secondary", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x00}},
-		{"fragmented count", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0xc1, 0x00}},
-		{"9 secondaries", 16, {0x00, 0x09, 0x01, 0x02, 0x00, 0x09, 0x01, 1, 0x01, 2, 0x01, 3, 0x01, 4, 0x01, 5}},
-		{"trailing junk", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0x00, 0x00}},
-		{"FEC: no span", 5, {0x00, 0x01, 0x01, 0x02, 0x80}},
-		{"FEC: span of 2 octets", 9, {0x00, 0x01, 0x01, 0x02, 0x80, 0x02, 0x00, 0x03, 0x00}},
-		{"FEC: negative span", 8, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0xff, 0x00}},
-		{"FEC: no entry count", 7, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03}},
-		{"FEC: 6 entries", 14, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}},
-		{"FEC: entry past the end", 10, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x01, 0x03, 0x00}},
-		{"FEC: trailing junk", 10, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x01, 0x00, 0x00}},
+	    {"empty", 0, {0}},
+	    {"seq only", 2, {0x00, 0x01}},
+	    {"primary past the end", 6, {0x00, 0x01, 0x05, 0x02, 0x00, 0x00}},
+	    {"long-form primary past the end", 7, {0x00, 0x01, 0x81, 0x00, 0x02, 0x00, 0x00}},
+	    {"long form cut", 3, {0x00, 0x01, 0x81}},
+	    {"fragmented primary", 8, {0x00, 0x01, 0xc1, 0x02, 0x00, 0x00, 0x00, 0x00}},
+	    {"empty primary", 5, {0x00, 0x01, 0x00, 0x00, 0x00}},
+	    {"no error-recovery", 4, {0x00, 0x01, 0x01, 0x02}},
+	    {"no count", 5, {0x00, 0x01, 0x01, 0x02, 0x00}},
+	    {"secondary past the end", 8, {0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x02, 0x04}},
+	    {"missing secondary", 8, {0x00, 0x01, 0x01, 0x02, 0x00, 0x02, 0x01, 0x04}},
+	    {"empty secondary", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0x01, 0x00}},
+	    {"fragmented count", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0xc1, 0x00}},
+	    {"9 secondaries",
+	     16,
+	     {0x00, 0x09, 0x01, 0x02, 0x00, 0x09, 0x01, 1, 0x01, 2, 0x01, 3, 0x01, 4, 0x01, 5}},
+	    {"trailing junk", 7, {0x00, 0x01, 0x01, 0x02, 0x00, 0x00, 0x00}},
+	    {"FEC: no span", 5, {0x00, 0x01, 0x01, 0x02, 0x80}},
+	    {"FEC: span of 2 octets", 9, {0x00, 0x01, 0x01, 0x02, 0x80, 0x02, 0x00, 0x03, 0x00}},
+	    {"FEC: negative span", 8, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0xff, 0x00}},
+	    {"FEC: no entry count", 7, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03}},
+	    {"FEC: 6 entries",
+	     14,
+	     {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}},
+	    {"FEC: entry past the end", 10, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x01, 0x03, 0x00}},
+	    {"FEC: trailing junk", 10, {0x00, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03, 0x01, 0x00, 0x00}},
 	};
 	for (size_t t = 0; t < G_N_ELEMENTS(bad); t++) {
 		print_message("  %s\n", bad[t].why);
@@ -871,7 +895,8 @@ static void test_encode_errors(void **state)
 	/* nothing was consumed: the first datagram is still seq 0 */
 	assert_int_equal(udptl_encode(enc, ifp, 1, out, 6), 6);
 	assert_int_equal(out[0] << 8 | out[1], 0);
-	assert_int_equal(udptl_encode(enc, ifp, UDPTL_MAX_IFP, out, sizeof(out)), 2 + 2 + UDPTL_MAX_IFP + 2 + 2);
+	assert_int_equal(udptl_encode(enc, ifp, UDPTL_MAX_IFP, out, sizeof(out)),
+			 2 + 2 + UDPTL_MAX_IFP + 2 + 2);
 	struct udptl_stats st;
 	udptl_get_stats(enc, &st);
 	assert_int_equal(st.sent, 2);
@@ -949,21 +974,21 @@ static void test_max_datagram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_settings_default),
-		cmocka_unit_test(test_vectors),
-		cmocka_unit_test(test_length_determinant),
-		cmocka_unit_test(test_layout_sip_t38),
-		cmocka_unit_test(test_decode_foreign),
-		cmocka_unit_test(test_channel_redundancy),
-		cmocka_unit_test(test_channel_fec),
-		cmocka_unit_test(test_fec_single_losses),
-		cmocka_unit_test(test_fec_length_recovery),
-		cmocka_unit_test(test_wraparound),
-		cmocka_unit_test(test_duplicates_late_resync),
-		cmocka_unit_test(test_truncations),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_encode_errors),
-		cmocka_unit_test(test_max_datagram),
+	    cmocka_unit_test(test_settings_default),
+	    cmocka_unit_test(test_vectors),
+	    cmocka_unit_test(test_length_determinant),
+	    cmocka_unit_test(test_layout_sip_t38),
+	    cmocka_unit_test(test_decode_foreign),
+	    cmocka_unit_test(test_channel_redundancy),
+	    cmocka_unit_test(test_channel_fec),
+	    cmocka_unit_test(test_fec_single_losses),
+	    cmocka_unit_test(test_fec_length_recovery),
+	    cmocka_unit_test(test_wraparound),
+	    cmocka_unit_test(test_duplicates_late_resync),
+	    cmocka_unit_test(test_truncations),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_encode_errors),
+	    cmocka_unit_test(test_max_datagram),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# faxgate benchmarks (make bench): builds each bench/*.c against the module libraries without the
+# Makefile's help and runs it; the figures go into docs/PERFORMANCE.md by hand.
+#   bench/run.sh [--only NAME] [-- ARGS for the benchmark]
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+only=""
+if [ "${1:-}" = "--only" ]; then only=$2; shift 2; fi
+if [ "${1:-}" = "--" ]; then shift; fi
+make -s build/libfaxd.a build/libcommon.a
+mkdir -p build/bench
+CFLAGS="-std=gnu11 -O2 -g -D_GNU_SOURCE -I. $(pkg-config --cflags glib-2.0 spandsp libtiff-4)"
+LIBS="build/libfaxd.a build/libcommon.a $(pkg-config --libs glib-2.0 sqlite3 spandsp libtiff-4) -lm -lpthread"
+
+# Fax channels per core (G.711 and T.38), CPU against the unpaced spandsp floor, memory per channel.
+if [ -z "$only" ] || [ "$only" = channels ]; then
+	# shellcheck disable=SC2086
+	cc $CFLAGS -Wall -Wextra -Werror -o build/bench/bench_channels bench/bench_channels.c $LIBS
+	echo "== bench_channels (about 5 minutes)"
+	./build/bench/bench_channels "$@"
+fi

@@ -94,7 +94,8 @@ check: deps
 	$(MAKE) O=build-asan SAN=1 BIN=build-asan/bin all unit-bins replay-bins
 	./tests/run.sh --build build-asan --bin build-asan/bin --replay build-asan
 
-run: deps all
+run: deps all $(O)/tests/helpers/mkfaxtiff
+	@mkdir -p var && [ -f var/sample.tiff ] || $(O)/tests/helpers/mkfaxtiff var/sample.tiff --pages 2 --res fine
 	./$(BIN)/faxgate run
 
 bench: deps all

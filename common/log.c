@@ -25,6 +25,12 @@ void log_open(const char *progname, bool foreground)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void log_open_child(const char *progname)
+{
+	const char *mode = getenv("FAXGATE_LOG");
+	log_open(progname, mode == NULL || strcmp(mode, "syslog") != 0);
+}
+
 void log_set_level(enum log_level level)
 {
 	log_min_level = level;

@@ -18,6 +18,9 @@ enum log_level {
 
 /* foreground: lines go to stderr; else to syslog (facility mail). */
 void log_open(const char *progname, bool foreground);
+/* For the programs `faxgate` starts: syslog when $FAXGATE_LOG is "syslog" (the supervisor runs
+   detached: `faxgate start`), else stderr. */
+void log_open_child(const char *progname);
 void log_set_level(enum log_level level);
 int log_level_parse(const char *name, enum log_level *level_r);
 

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 		}
 		config_path = optarg;
 	}
-	log_open("faxd", true);
+	log_open_child("faxd");
 	struct config *config = NULL;
 	char *errors = NULL;
 	if (config_load(config_path, &config, &errors) < 0) {

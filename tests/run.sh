@@ -49,7 +49,7 @@ done
 
 echo "== integration tests (pytest)"
 if ls tests/integration/test_*.py >/dev/null 2>&1; then
-	FAXGATE_BIN="$top/$BIN" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
+	FAXGATE_BIN="$top/$BIN" FAXGATE_BUILD="$top/$BUILD" /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration \
 		--junitxml="$log/junit.xml" 2>&1 | tee "$log/pytest"
 	counts=$(/usr/bin/python3 - "$log/junit.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET

@@ -28,8 +28,25 @@ struct send_options {
 	const char *to, *line, *header;
 	int priority;
 	int64_t expires; /* seconds from now; 0: [retry] expire */
+	int64_t send_at; /* Unix time; 0: now */
 	bool wait;
 };
+
+/* RFC 3339 / ISO 8601 ("2026-11-24T08:00:00Z", local time without a zone), or "+DURATION". */
+static int parse_send_at(const char *text, int64_t *at_r)
+{
+	int64_t delay;
+	if (text[0] == '+' && config_parse_duration(text + 1, &delay) == 0) {
+		*at_r = g_get_real_time() / G_USEC_PER_SEC + delay;
+		return 0;
+	}
+	g_autoptr(GTimeZone) local = g_time_zone_new_local();
+	g_autoptr(GDateTime) when = g_date_time_new_from_iso8601(text, local);
+	if (when == NULL)
+		return -1;
+	*at_r = g_date_time_to_unix(when);
+	return 0;
+}
 
 static int parse_send(int argc, char **argv, struct send_options *o)
 {
@@ -37,16 +54,21 @@ static int parse_send(int argc, char **argv, struct send_options *o)
 		{"to", required_argument, NULL, 't'},     {"line", required_argument, NULL, 'l'},
 		{"wait", no_argument, NULL, 'w'},         {"header", required_argument, NULL, 'H'},
 		{"priority", required_argument, NULL, 'p'}, {"expires", required_argument, NULL, 'e'},
+		{"at", required_argument, NULL, 'a'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:l:wH:p:e:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:l:wH:p:e:a:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': o->to = optarg; break;
 		case 'l': o->line = optarg; break;
 		case 'w': o->wait = true; break;
 		case 'H': o->header = optarg; break;
 		case 'p': o->priority = atoi(optarg); break;
+		case 'a':
+			if (parse_send_at(optarg, &o->send_at) < 0)
+				return -1;
+			break;
 		case 'e':
 			if (config_parse_duration(optarg, &o->expires) < 0 || o->expires <= 0)
 				return -1;
@@ -101,7 +123,9 @@ static int submit(struct faxctl *ctl, const struct send_options *o, const struct
 	job->header_line = g_strdup(o->header);
 	job->priority = o->priority;
 	job->pages_total = pages;
-	job->next_try_at = g_get_real_time() / G_USEC_PER_SEC;
+	int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+	job->send_at = o->send_at;
+	job->next_try_at = MAX(now, o->send_at);
 	job->expires_at = job->next_try_at + (o->expires > 0 ? o->expires : config_int(ctl->config, "retry", "expire"));
 	int ret = store_begin(st);
 	if (ret == 0)
@@ -161,7 +185,7 @@ int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv)
 {
 	struct send_options o = {0};
 	if (parse_send(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--expires TIME] [--wait] FILE.tiff...\n");
+		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--at WHEN] [--expires TIME] [--wait] FILE.tiff...\n");
 		return EXIT_USAGE;
 	}
 	const char *why = NULL;

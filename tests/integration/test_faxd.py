@@ -204,3 +204,30 @@ def test_faxd_stops_on_sigterm(home):
     os.kill(faxd.pid, signal.SIGTERM)
     faxd.wait(timeout=5)
     assert faxd.returncode == 0
+
+
+def test_send_at_waits_for_its_time(home):
+    configure(home)
+    home.start(prog("faxd"))
+    t0 = time.time()
+    job, res = send(home, make_doc(home, pages=1), "--at", "+3")
+    assert res.returncode == 0, res.stdout + res.stderr
+    info = show(home, job)
+    assert info["send_at"] != "-"
+    assert time.time() - t0 >= 3
+    res = home.faxctl("send", "--to", "+12125550100", "--at", "tomorrow", str(home.path / "doc.tiff"), check=False)
+    assert res.returncode == 64
+
+
+def test_send_refuses_bad_numbers_and_pages(home):
+    configure(home)
+    res = home.faxctl("send", "--to", "+1900555123", str(make_doc(home, pages=1)), check=False)
+    assert res.returncode == 65 and "+1900555123" in res.stderr
+    res = home.faxctl("send", "--to", "+1555ABC4567", str(home.path / "doc.tiff"), check=False)
+    assert res.returncode == 65 and "letters" in res.stderr
+    res = home.faxctl("send", "--to", "+12125550100", str(home.path / "nosuch.tiff"), check=False)
+    assert res.returncode == 66 and "nosuch.tiff" in res.stderr
+    (home.path / "text.tiff").write_text("not a tiff")
+    res = home.faxctl("send", "--to", "+12125550100", str(home.path / "text.tiff"), check=False)
+    assert res.returncode == 66 and "not a readable TIFF" in res.stderr
+    assert json.loads(home.faxctl("--json", "jobs").stdout) == []

@@ -82,10 +82,11 @@ def test_restart_with_backoff_and_reload(home):
 
 
 def test_stop_kills_a_child_that_ignores_sigterm(home):
-    bindir = make_supervised_bindir(home, "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 0.1; done\n")
+    ready = home.path / "ready"
+    bindir = make_supervised_bindir(home, f"#!/bin/sh\ntrap '' TERM\ntouch {ready}\nwhile :; do sleep 0.1; done\n")
     home.write_config("[faxgate]\nprograms = faxd\n[supervisor]\nstop_timeout = 1\n")
     sup = home.start(str(bindir / "faxgate"), "run")
-    wait_for(lambda: "program=faxd" in home.log_of(sup), what="child start")
+    wait_for(ready.exists, what="child ignoring SIGTERM")
     t0 = time.monotonic()
     os.kill(sup.pid, signal.SIGTERM)
     sup.wait(timeout=5)

@@ -275,7 +275,7 @@ static void test_concurrent_claims(void **state)
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	int claimed[2] = {0, 0};
-	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (int p = 0; p < 2; p++) {
 		g_auto(GStrv) lines = g_strsplit(out[p]->str, "\n", -1);
 		for (int i = 0; lines[i] && *lines[i]; i++) {

@@ -238,6 +238,11 @@ void db_rows_free(struct db_rows **rowsp)
 	*rowsp = NULL;
 }
 
+int db_blob_fill_fd(struct db *db, const char *table, const char *column, int64_t id, int fd, uint64_t size)
+{
+	return db->ops->blob_fill_fd(db, table, column, id, fd, size);
+}
+
 int db_exec_script(struct db *db, const char *script)
 {
 	return db->ops->exec_raw(db, script);

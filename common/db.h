@@ -60,6 +60,10 @@ void db_rows_free(struct db_rows **rowsp);
 /* Convenience: first column of the first row as an integer; 1 found, 0 no row, -1 error. */
 int db_query_int(struct db *db, int64_t *value_r, const char *sql, const char *types, ...);
 
+/* Fill column `column` of row `id` (an integer primary key named id) of `table` with `size`
+   bytes read from fd, in chunks: the value is never held in memory whole. 0 or -1. */
+int db_blob_fill_fd(struct db *db, const char *table, const char *column, int64_t id, int fd, uint64_t size);
+
 /* Run a script of ';'-separated DDL statements (migrations). */
 int db_exec_script(struct db *db, const char *script);
 

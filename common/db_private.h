@@ -19,6 +19,7 @@ struct db_ops {
 	const void *(*col_blob)(struct db_rows *rows, int col, size_t *len_r);
 	int (*changes)(struct db_rows *rows);
 	void (*rows_free)(struct db_rows *rows);
+	int (*blob_fill_fd)(struct db *db, const char *table, const char *column, int64_t id, int fd, uint64_t size);
 	const char *begin_sql;
 };
 

@@ -9,7 +9,9 @@
 
 #include <glib.h>
 #include <sqlite3.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 struct db_rows {
 	const struct db_ops *ops; /* first: db.c dispatches through it */
@@ -150,6 +152,46 @@ static void sqlite_rows_free(struct db_rows *rows)
 	g_free(rows);
 }
 
+/* SQLite's incremental blob I/O: reserve the value with zeroblob(), then write it in chunks. */
+static int sqlite_blob_fill_fd(struct db *db, const char *table, const char *column, int64_t id, int fd, uint64_t size)
+{
+	if (size > (uint64_t)INT32_MAX) {
+		db_set_error(db, "blob of %llu bytes is too large", (unsigned long long)size);
+		return -1;
+	}
+	char *sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = zeroblob(%d) WHERE id = %lld", table, column, (int)size,
+				    (long long)id);
+	int rc = sqlite_exec_raw(db, sql);
+	sqlite3_free(sql);
+	if (rc < 0)
+		return -1;
+	sqlite3_blob *blob = NULL;
+	if (sqlite3_blob_open(handle(db), "main", table, column, id, 1, &blob) != SQLITE_OK) {
+		db_set_error(db, "%s", sqlite3_errmsg(handle(db)));
+		return -1;
+	}
+	char buf[65536];
+	uint64_t done = 0;
+	int ret = 0;
+	while (done < size && ret == 0) {
+		ssize_t n = read(fd, buf, (size_t)MIN(sizeof(buf), size - done));
+		if (n <= 0) {
+			db_set_error(db, "reading the spooled data: %s", n < 0 ? g_strerror(errno) : "file is shorter than expected");
+			ret = -1;
+		} else if (sqlite3_blob_write(blob, buf, (int)n, (int)done) != SQLITE_OK) {
+			db_set_error(db, "%s", sqlite3_errmsg(handle(db)));
+			ret = -1;
+		} else {
+			done += (uint64_t)n;
+		}
+	}
+	if (sqlite3_blob_close(blob) != SQLITE_OK && ret == 0) {
+		db_set_error(db, "%s", sqlite3_errmsg(handle(db)));
+		ret = -1;
+	}
+	return ret;
+}
+
 const struct db_ops db_sqlite_ops = {
 	.open = sqlite_open,
 	.close = sqlite_close,
@@ -161,6 +203,7 @@ const struct db_ops db_sqlite_ops = {
 	.col_int = sqlite_col_int,
 	.col_blob = sqlite_col_blob,
 	.changes = sqlite_changes,
+	.blob_fill_fd = sqlite_blob_fill_fd,
 	.rows_free = sqlite_rows_free,
 	.begin_sql = "BEGIN IMMEDIATE",
 };

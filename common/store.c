@@ -129,6 +129,22 @@ int store_document_put(struct store *store, const char *kind, const char *conten
 	return finish(store, ret);
 }
 
+int store_document_put_fd(struct store *store, const char *kind, const char *content_type, int fd, uint64_t size,
+			  int64_t *id_r)
+{
+	if (store_begin(store) < 0)
+		return -1;
+	int ret = db_exec(store->db, "INSERT INTO documents (kind, content_type, size, created_at) VALUES (?, ?, ?, ?)",
+			  "ssii", kind, content_type, (int64_t)size, g_get_real_time() / G_USEC_PER_SEC);
+	if (ret >= 0 && db_query_int(store->db, id_r, "SELECT max(id) FROM documents", NULL) <= 0)
+		ret = -1;
+	if (ret >= 0 && db_blob_fill_fd(store->db, "documents", "data", *id_r, fd, size) < 0)
+		ret = -1;
+	if (ret < 0)
+		db_failed(store);
+	return finish(store, ret < 0 ? -1 : 0);
+}
+
 int store_document_get(struct store *store, int64_t id, void **data_r, size_t *len_r, char **content_type_r)
 {
 	struct db_rows *rows = db_query(store->db, "SELECT data, content_type FROM documents WHERE id = ?", "i", id);

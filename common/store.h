@@ -77,6 +77,9 @@ void store_rollback(struct store *store);
 /* Documents: the raw message, the rendered pages, received faxes. */
 int store_document_put(struct store *store, const char *kind, const char *content_type, const void *data,
 		       size_t len, int64_t *id_r);
+/* The same from an open file (a spooled message) of size bytes, copied in chunks. */
+int store_document_put_fd(struct store *store, const char *kind, const char *content_type, int fd, uint64_t size,
+			  int64_t *id_r);
 /* *data_r is g_malloc'd. */
 int store_document_get(struct store *store, int64_t id, void **data_r, size_t *len_r, char **content_type_r);
 

@@ -168,6 +168,36 @@ static void test_documents(void **state)
 	store_close(&st);
 }
 
+/* A large document streamed from a file arrives intact, in chunks. */
+static void test_document_from_fd(void **state)
+{
+	struct store *st = open_store();
+	g_autofree char *path = g_strdup_printf("%s/big", dir);
+	GString *big = g_string_sized_new(300000);
+	for (int i = 0; big->len < 300000; i++)
+		g_string_append_printf(big, "line %d of a long message\r\n", i);
+	assert_true(g_file_set_contents(path, big->str, (gssize)big->len, NULL));
+	FILE *f = fopen(path, "rb");
+	int64_t id = 0;
+	if (store_document_put_fd(st, "message", "message/rfc822", fileno(f), big->len, &id) < 0)
+		fail_msg("put_fd: %s", store_error(st));
+	fclose(f);
+	void *got = NULL;
+	size_t len = 0;
+	assert_int_equal(store_document_get(st, id, &got, &len, NULL), 1);
+	assert_int_equal(len, big->len);
+	assert_memory_equal(got, big->str, len);
+	g_free(got);
+	/* a file shorter than announced fails cleanly and leaves no document */
+	f = fopen(path, "rb");
+	assert_int_equal(store_document_put_fd(st, "message", "message/rfc822", fileno(f), big->len + 10, &id), -1);
+	fclose(f);
+	assert_non_null(strstr(store_error(st), "shorter"));
+	assert_int_equal(store_document_get(st, id, &got, &len, NULL), 0); /* rolled back */
+	g_string_free(big, TRUE);
+	store_close(&st);
+}
+
 static void test_claim_order_lease_and_limits(void **state)
 {
 	struct store *st = open_store();
@@ -377,6 +407,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_machine_enforced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_transaction_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_document_from_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_order_lease_and_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_after_commit, setup, teardown),

@@ -15,7 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 MODULES  := common faxd smtpgw render coverpages profiles ldapsync faxctl supervisor
-PKGS     := glib-2.0 sqlite3 spandsp libtiff-4
+PKGS     := glib-2.0 sqlite3 spandsp libtiff-4 libcrypt
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 O        ?= build

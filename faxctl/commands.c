@@ -311,6 +311,7 @@ const struct faxctl_command faxctl_commands[] = {
 	{"send", "send --to NUMBER [--line L] [--wait] FILE.tiff...   queue a fax (TIFF-F pages)", faxctl_cmd_send},
 	{"watch", "watch [--once]                      live view of the calls in progress", faxctl_cmd_watch},
 	{"loop-call", "loop-call [--from N] [--did D] FILE.tiff  the loop line's far end calls in", faxctl_cmd_loop_call},
+	{"profile", "profile add|show ADDRESS ...        users who may send (AUTH, permissions)", faxctl_cmd_profile},
 	{"check-config", "check-config                        exit 0 when the configuration is valid", cmd_check_config},
 	{NULL, NULL, NULL},
 };

@@ -15,7 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 MODULES  := common faxd smtpgw render coverpages profiles ldapsync faxctl supervisor
-PKGS     := glib-2.0 sqlite3 spandsp libtiff-4 libcrypt
+PKGS     := glib-2.0 sqlite3 spandsp libtiff-4 libcrypt openssl gmime-3.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 O        ?= build
@@ -44,7 +44,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(O)/tests/fuzz/replay_%,$(FUZZ_SRCS))
 TEST_HELPERS := $(patsubst %.c,$(O)/%,$(wildcard tests/helpers/*.c))
 
-.PHONY: all deps test check run bench fuzz install clean unit-bins replay-bins
+.PHONY: all deps test check run bench fuzz install clean unit-bins replay-bins config-doc
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -120,3 +120,8 @@ clean:
 	rm -rf build build-asan build-fuzz bin
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# Rewrite the key tables of docs/config.md from common/config_keys.c (the introduction is kept).
+config-doc: $(O)/libcommon.a
+	$(CC) $(ALL_CFLAGS) -o $(O)/config_doc scripts/config_doc.c $(O)/libcommon.a $(LIBS)
+	{ sed '/^## \[/,$$d' docs/config.md; $(O)/config_doc; } > docs/config.md.new && mv docs/config.md.new docs/config.md

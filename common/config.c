@@ -118,6 +118,8 @@ static bool enum_has(const char *choices, const char *value)
 
 static int check_address(const char *value)
 {
+	if (*value == '\0')
+		return 0; /* not listening */
 	if (g_str_has_prefix(value, "unix:"))
 		return value[5] == '/' ? 0 : -1;
 	const char *colon = strrchr(value, ':');

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Only for sizeof(fax_state_t) in fax_session_engine_bytes(); no field is touched. */
 #define SPANDSP_EXPOSE_INTERNAL_STRUCTURES
 #include <spandsp.h>
 #include <tiffio.h>
@@ -54,7 +55,7 @@ struct fax_session {
 	int64_t last_progress;
 	int64_t max_samples, idle_samples;
 
-	bool finished;   /* phase E happened (or document error) */
+	bool finished; /* phase E happened (or document error) */
 	bool done_fired;
 	bool terminated; /* t30_terminate() called: spandsp is not fed any more */
 	bool hanging_up;
@@ -79,94 +80,97 @@ struct t30_code_entry {
 	enum fax_outcome outcome;
 };
 
-#define E(c, o) {c, #c, o}
+#define E(c, o)                                                                                              \
+	{                                                                                                    \
+		c, #c, o                                                                                     \
+	}
 static const struct t30_code_entry t30_codes[] = {
-	E(T30_ERR_OK, FAX_OUTCOME_OK),
-	/* link problems */
-	E(T30_ERR_CEDTONE, FAX_OUTCOME_NO_FAX),
-	E(T30_ERR_T0_EXPIRED, FAX_OUTCOME_NO_FAX),
-	E(T30_ERR_T1_EXPIRED, FAX_OUTCOME_NO_FAX),
-	E(T30_ERR_T3_EXPIRED, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_HDLC_CARRIER, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_CANNOT_TRAIN, FAX_OUTCOME_TRAINING),
-	E(T30_ERR_OPER_INT_FAIL, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_INCOMPATIBLE, FAX_OUTCOME_INCOMPATIBLE),
-	E(T30_ERR_RX_INCAPABLE, FAX_OUTCOME_INCOMPATIBLE),
-	E(T30_ERR_TX_INCAPABLE, FAX_OUTCOME_INCOMPATIBLE),
-	E(T30_ERR_NORESSUPPORT, FAX_OUTCOME_INCOMPATIBLE),
-	E(T30_ERR_NOSIZESUPPORT, FAX_OUTCOME_INCOMPATIBLE),
-	E(T30_ERR_UNEXPECTED, FAX_OUTCOME_PROTOCOL),
-	/* transmitter */
-	E(T30_ERR_TX_BADDCS, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_BADPG, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_TX_ECMPHD, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_GOTDCN, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_INVALRSP, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_NODIS, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_PHBDEAD, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_TX_PHDDEAD, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_TX_T5EXP, FAX_OUTCOME_PROTOCOL),
-	/* receiver */
-	E(T30_ERR_RX_ECMPHD, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_GOTDCS, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_INVALCMD, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_NOCARRIER, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_NOEOL, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_NOFAX, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_T2EXPDCN, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_T2EXPD, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_T2EXPFAX, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_T2EXPMPS, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_T2EXPRR, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_T2EXP, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_DCNWHY, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_RX_DCNDATA, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_DCNFAX, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_DCNPHD, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_DCNRRD, FAX_OUTCOME_HANGUP),
-	E(T30_ERR_RX_DCNNORTN, FAX_OUTCOME_HANGUP),
-	/* TIFF file problems */
-	E(T30_ERR_FILEERROR, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_NOPAGE, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_BADTIFF, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_BADPAGE, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_BADTAG, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_BADTIFFHDR, FAX_OUTCOME_DOCUMENT),
-	E(T30_ERR_NOMEM, FAX_OUTCOME_LINE),
-	/* general */
-	E(T30_ERR_RETRYDCN, FAX_OUTCOME_PROTOCOL),
-	E(T30_ERR_CALLDROPPED, FAX_OUTCOME_HANGUP),
-	/* feature negotiation */
-	E(T30_ERR_NOPOLL, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_IDENT_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_SUB_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_SEP_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_PSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_SID_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_PWD_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_TSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_IRA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_CIA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_ISP_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
-	E(T30_ERR_CSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_OK, FAX_OUTCOME_OK),
+    /* link problems */
+    E(T30_ERR_CEDTONE, FAX_OUTCOME_NO_FAX),
+    E(T30_ERR_T0_EXPIRED, FAX_OUTCOME_NO_FAX),
+    E(T30_ERR_T1_EXPIRED, FAX_OUTCOME_NO_FAX),
+    E(T30_ERR_T3_EXPIRED, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_HDLC_CARRIER, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_CANNOT_TRAIN, FAX_OUTCOME_TRAINING),
+    E(T30_ERR_OPER_INT_FAIL, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_INCOMPATIBLE, FAX_OUTCOME_INCOMPATIBLE),
+    E(T30_ERR_RX_INCAPABLE, FAX_OUTCOME_INCOMPATIBLE),
+    E(T30_ERR_TX_INCAPABLE, FAX_OUTCOME_INCOMPATIBLE),
+    E(T30_ERR_NORESSUPPORT, FAX_OUTCOME_INCOMPATIBLE),
+    E(T30_ERR_NOSIZESUPPORT, FAX_OUTCOME_INCOMPATIBLE),
+    E(T30_ERR_UNEXPECTED, FAX_OUTCOME_PROTOCOL),
+    /* transmitter */
+    E(T30_ERR_TX_BADDCS, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_BADPG, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_TX_ECMPHD, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_GOTDCN, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_INVALRSP, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_NODIS, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_PHBDEAD, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_TX_PHDDEAD, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_TX_T5EXP, FAX_OUTCOME_PROTOCOL),
+    /* receiver */
+    E(T30_ERR_RX_ECMPHD, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_GOTDCS, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_INVALCMD, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_NOCARRIER, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_NOEOL, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_NOFAX, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_T2EXPDCN, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_T2EXPD, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_T2EXPFAX, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_T2EXPMPS, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_T2EXPRR, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_T2EXP, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_DCNWHY, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_RX_DCNDATA, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_DCNFAX, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_DCNPHD, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_DCNRRD, FAX_OUTCOME_HANGUP),
+    E(T30_ERR_RX_DCNNORTN, FAX_OUTCOME_HANGUP),
+    /* TIFF file problems */
+    E(T30_ERR_FILEERROR, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_NOPAGE, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_BADTIFF, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_BADPAGE, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_BADTAG, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_BADTIFFHDR, FAX_OUTCOME_DOCUMENT),
+    E(T30_ERR_NOMEM, FAX_OUTCOME_LINE),
+    /* general */
+    E(T30_ERR_RETRYDCN, FAX_OUTCOME_PROTOCOL),
+    E(T30_ERR_CALLDROPPED, FAX_OUTCOME_HANGUP),
+    /* feature negotiation */
+    E(T30_ERR_NOPOLL, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_IDENT_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_SUB_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_SEP_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_PSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_SID_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_PWD_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_TSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_IRA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_CIA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_ISP_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
+    E(T30_ERR_CSA_UNACCEPTABLE, FAX_OUTCOME_REJECTED),
 };
 #undef E
 
 static const char *const outcome_names[FAX_OUTCOME_COUNT] = {
-	[FAX_OUTCOME_OK] = "ok",
-	[FAX_OUTCOME_BUSY] = "busy",
-	[FAX_OUTCOME_NO_ANSWER] = "no-answer",
-	[FAX_OUTCOME_NO_FAX] = "no-fax",
-	[FAX_OUTCOME_PROTOCOL] = "protocol",
-	[FAX_OUTCOME_TRAINING] = "training",
-	[FAX_OUTCOME_HANGUP] = "hangup",
-	[FAX_OUTCOME_INCOMPATIBLE] = "incompatible",
-	[FAX_OUTCOME_REJECTED] = "rejected",
-	[FAX_OUTCOME_INVALID_NUMBER] = "invalid-number",
-	[FAX_OUTCOME_DOCUMENT] = "document",
-	[FAX_OUTCOME_CANCELLED] = "cancelled",
-	[FAX_OUTCOME_TIMEOUT] = "timeout",
-	[FAX_OUTCOME_LINE] = "line",
+    [FAX_OUTCOME_OK] = "ok",
+    [FAX_OUTCOME_BUSY] = "busy",
+    [FAX_OUTCOME_NO_ANSWER] = "no-answer",
+    [FAX_OUTCOME_NO_FAX] = "no-fax",
+    [FAX_OUTCOME_PROTOCOL] = "protocol",
+    [FAX_OUTCOME_TRAINING] = "training",
+    [FAX_OUTCOME_HANGUP] = "hangup",
+    [FAX_OUTCOME_INCOMPATIBLE] = "incompatible",
+    [FAX_OUTCOME_REJECTED] = "rejected",
+    [FAX_OUTCOME_INVALID_NUMBER] = "invalid-number",
+    [FAX_OUTCOME_DOCUMENT] = "document",
+    [FAX_OUTCOME_CANCELLED] = "cancelled",
+    [FAX_OUTCOME_TIMEOUT] = "timeout",
+    [FAX_OUTCOME_LINE] = "line",
 };
 
 const char *fax_outcome_name(enum fax_outcome o)
@@ -236,11 +240,17 @@ static void span_message(int level, const char *text)
 {
 	enum log_level our;
 	switch (level & SPAN_LOG_SEVERITY_MASK) {
-	case SPAN_LOG_ERROR: our = LOG_LEVEL_WARNING; break;
+	case SPAN_LOG_ERROR:
+		our = LOG_LEVEL_WARNING;
+		break;
 	case SPAN_LOG_WARNING: /* e.g. "ECM carrier not found" on every ECM call: not ours to warn about */
 	case SPAN_LOG_PROTOCOL_ERROR:
-	case SPAN_LOG_PROTOCOL_WARNING: our = LOG_LEVEL_INFO; break;
-	default: our = LOG_LEVEL_DEBUG; break;
+	case SPAN_LOG_PROTOCOL_WARNING:
+		our = LOG_LEVEL_INFO;
+		break;
+	default:
+		our = LOG_LEVEL_DEBUG;
+		break;
 	}
 	size_t len = strlen(text);
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
@@ -366,8 +376,8 @@ static int phase_b_handler(t30_state_t *t, void *user_data, int result)
 	char remote[FAX_IDENT_MAX + 1] = "";
 	fax_ident_sanitise(remote, t30_get_rx_ident(t));
 	g_strlcpy(s->report.remote_ident, remote, sizeof(s->report.remote_ident));
-	log_job(LOG_LEVEL_DEBUG, s->tag, "fax phase=B frame=%s remote_ident=\"%s\"", t30_frametype((uint8_t)result),
-		remote);
+	log_job(LOG_LEVEL_DEBUG, s->tag, "fax phase=B frame=%s remote_ident=\"%s\"",
+		t30_frametype((uint8_t)result), remote);
 	if (s->cb.phase_b != NULL && s->cb.phase_b(s->cb.ctx, remote) != 0) {
 		s->refused_by_policy = true;
 		return T30_ERR_IDENT_UNACCEPTABLE;
@@ -382,20 +392,20 @@ static int phase_d_handler(t30_state_t *t, void *user_data, int result)
 	t30_get_transfer_statistics(t, &st);
 	s->last_progress = s->samples;
 	struct fax_page_info info = {
-		.pages_done = s->sending ? st.pages_tx : st.pages_rx,
-		.bit_rate = st.bit_rate,
-		.ecm = st.error_correcting_mode != 0,
-		.x_res = ppm_to_dpi(st.x_resolution),
-		.y_res = ppm_to_dpi(st.y_resolution),
-		.bad_rows = st.bad_rows,
-		.width = st.width,
-		.length = st.length,
+	    .pages_done = s->sending ? st.pages_tx : st.pages_rx,
+	    .bit_rate = st.bit_rate,
+	    .ecm = st.error_correcting_mode != 0,
+	    .x_res = ppm_to_dpi(st.x_resolution),
+	    .y_res = ppm_to_dpi(st.y_resolution),
+	    .bad_rows = st.bad_rows,
+	    .width = st.width,
+	    .length = st.length,
 	};
 	if (st.bad_rows > s->report.bad_rows)
 		s->report.bad_rows = st.bad_rows;
 	log_job(LOG_LEVEL_DEBUG, s->tag, "fax phase=D frame=%s pages=%d rate=%d ecm=%d res=%dx%d bad_rows=%d",
-		t30_frametype((uint8_t)result), info.pages_done, info.bit_rate, info.ecm, info.x_res, info.y_res,
-		info.bad_rows);
+		t30_frametype((uint8_t)result), info.pages_done, info.bit_rate, info.ecm, info.x_res,
+		info.y_res, info.bad_rows);
 	/* Only report pages that moved the count (the sender's phase D also fires on
 	   retransmission requests). */
 	int last = s->n_pending > 0 ? s->pending[s->n_pending - 1].pages_done : s->report.pages_done;
@@ -426,7 +436,8 @@ static void phase_e_handler(t30_state_t *t, void *user_data, int code)
 		if (code == T30_ERR_CALLDROPPED)
 			g_strlcpy(r->text, s->hangup_text, sizeof(r->text));
 		else
-			snprintf(r->text, sizeof(r->text), "%s (%s)", s->hangup_text, t30_completion_code_to_str(code));
+			snprintf(r->text, sizeof(r->text), "%s (%s)", s->hangup_text,
+				 t30_completion_code_to_str(code));
 	} else if (code == T30_ERR_NORESSUPPORT && s->sending) {
 		snprintf(r->text, sizeof(r->text), "far end cannot receive %s resolution (%dx%d dpi)",
 			 res_name(s->tx_y_dpi), s->tx_x_dpi, s->tx_y_dpi);
@@ -471,9 +482,10 @@ static void fire_events(struct fax_session *s)
 		s->done_fired = true;
 		s->firing = false;
 		struct fax_report r = s->report;
-		log_job(LOG_LEVEL_DEBUG, s->tag, "fax phase=E result=%s code=%d pages=%d/%d rate=%d ecm=%d text=\"%s\"",
-			fax_outcome_name(r.outcome), r.t30_code, r.pages_done, r.pages_total, r.bit_rate, r.ecm,
-			r.text);
+		log_job(LOG_LEVEL_DEBUG, s->tag,
+			"fax phase=E result=%s code=%d pages=%d/%d rate=%d ecm=%d text=\"%s\"",
+			fax_outcome_name(r.outcome), r.t30_code, r.pages_done, r.pages_total, r.bit_rate,
+			r.ecm, r.text);
 		if (s->cb.done != NULL)
 			s->cb.done(s->cb.ctx, &r);
 		return;
@@ -502,7 +514,8 @@ void fax_session_settings_default(struct fax_session_settings *set)
 
 /* Check the document before dialling (research/spandsp.md §7: width 1728, bilevel, resolution
    tags): returns 0, or -1 with the reason. Counts pages and records the first page's dpi. */
-static int check_document(struct fax_session *s, const char *path, int first, int *last, char *why, size_t whysize)
+static int check_document(struct fax_session *s, const char *path, int first, int *last, char *why,
+			  size_t whysize)
 {
 	TIFF *tif = TIFFOpen(path, "r");
 	if (tif == NULL) {
@@ -528,12 +541,13 @@ static int check_document(struct fax_session *s, const char *path, int first, in
 			break;
 		}
 		if (width != 1728) {
-			snprintf(why, whysize, "page %d is %u pixels wide, fax pages must be 1728", pages, width);
+			snprintf(why, whysize, "page %d is %u pixels wide, fax pages must be 1728", pages,
+				 width);
 			ret = -1;
 			break;
 		}
-		if (!TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) || !TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) ||
-		    xres <= 0 || yres <= 0) {
+		if (!TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) ||
+		    !TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) || xres <= 0 || yres <= 0) {
 			snprintf(why, whysize, "page %d has no resolution tags", pages);
 			ret = -1;
 			break;
@@ -646,7 +660,7 @@ struct fax_session *fax_session_create(const struct fax_session_settings *set,
 		modems |= T30_SUPPORT_V17;
 	t30_set_supported_modems(s->t30, modems);
 	t30_set_supported_compressions(s->t30, T30_SUPPORT_T4_1D_COMPRESSION | T30_SUPPORT_T4_2D_COMPRESSION |
-						       T30_SUPPORT_T6_COMPRESSION);
+						   T30_SUPPORT_T6_COMPRESSION);
 	unsigned resm = set->resolutions != 0 ? set->resolutions : FAX_RES_ALL;
 	int res = T30_SUPPORT_R8_RESOLUTION;
 	if (resm & FAX_RES_STANDARD)
@@ -809,11 +823,21 @@ void fax_session_hangup(struct fax_session *s, enum fax_outcome cause)
 {
 	const char *text;
 	switch (cause) {
-	case FAX_OUTCOME_CANCELLED: text = "cancelled: we hung up"; break;
-	case FAX_OUTCOME_HANGUP: text = "the far end hung up"; break;
-	case FAX_OUTCOME_TIMEOUT: text = "watchdog: call timed out"; break;
-	case FAX_OUTCOME_LINE: text = "line trouble: channel lost"; break;
-	default: text = fax_outcome_name(cause); break;
+	case FAX_OUTCOME_CANCELLED:
+		text = "cancelled: we hung up";
+		break;
+	case FAX_OUTCOME_HANGUP:
+		text = "the far end hung up";
+		break;
+	case FAX_OUTCOME_TIMEOUT:
+		text = "watchdog: call timed out";
+		break;
+	case FAX_OUTCOME_LINE:
+		text = "line trouble: channel lost";
+		break;
+	default:
+		text = fax_outcome_name(cause);
+		break;
 	}
 	terminate(s, cause, text);
 	fire_events(s);
@@ -851,7 +875,8 @@ size_t fax_codec_encode(enum fax_codec codec, const int16_t *in, int n, uint8_t 
 		for (int i = 0; i < n; i++)
 			out[i] = linear_to_ulaw(in[i]);
 		return (size_t)n;
-	case FAX_CODEC_LINEAR: break;
+	case FAX_CODEC_LINEAR:
+		break;
 	}
 	memcpy(out, in, (size_t)n * sizeof(int16_t));
 	return (size_t)n * sizeof(int16_t);
@@ -868,7 +893,8 @@ void fax_codec_decode(enum fax_codec codec, const uint8_t *in, int n, int16_t *o
 		for (int i = 0; i < n; i++)
 			out[i] = ulaw_to_linear(in[i]);
 		return;
-	case FAX_CODEC_LINEAR: break;
+	case FAX_CODEC_LINEAR:
+		break;
 	}
 	memcpy(out, in, (size_t)n * sizeof(int16_t));
 }

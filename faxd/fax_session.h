@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define FAX_SAMPLE_RATE 8000
-#define FAX_IDENT_MAX 20        /* T.30 TSI/CSI */
-#define FAX_HEADER_INFO_MAX 50  /* page header text */
+#define FAX_IDENT_MAX 20       /* T.30 TSI/CSI */
+#define FAX_HEADER_INFO_MAX 50 /* page header text */
 #define FAX_SESSION_DEFAULT_MAX_DURATION_S 3600
 #define FAX_SESSION_DEFAULT_IDLE_TIMEOUT_S 120 /* no phase B/D event for this long */
 #define FAX_SESSION_DEFAULT_T38_VERSION 0
@@ -28,17 +28,18 @@ enum fax_outcome {
 	FAX_OUTCOME_OK,
 	FAX_OUTCOME_BUSY,
 	FAX_OUTCOME_NO_ANSWER,
-	FAX_OUTCOME_NO_FAX,       /* answered but no fax tone / voice / T0 timeout */
-	FAX_OUTCOME_PROTOCOL,     /* negotiation / T.30 protocol failure: retry */
-	FAX_OUTCOME_TRAINING,     /* failed training (V.17 weak line): retry with V.17 disabled */
-	FAX_OUTCOME_HANGUP,       /* far end hung up / carrier lost mid-document: retry remaining pages */
-	FAX_OUTCOME_INCOMPATIBLE, /* far end cannot take this resolution/size/width: permanent for this document */
-	FAX_OUTCOME_REJECTED,     /* refused (phase B policy, call rejected) */
+	FAX_OUTCOME_NO_FAX,	  /* answered but no fax tone / voice / T0 timeout */
+	FAX_OUTCOME_PROTOCOL,	  /* negotiation / T.30 protocol failure: retry */
+	FAX_OUTCOME_TRAINING,	  /* failed training (V.17 weak line): retry with V.17 disabled */
+	FAX_OUTCOME_HANGUP,	  /* far end hung up / carrier lost mid-document: retry remaining pages */
+	FAX_OUTCOME_INCOMPATIBLE, /* far end cannot take this resolution/size/width: permanent for this
+				     document */
+	FAX_OUTCOME_REJECTED,	  /* refused (phase B policy, call rejected) */
 	FAX_OUTCOME_INVALID_NUMBER,
-	FAX_OUTCOME_DOCUMENT,     /* local file cannot be read: permanent */
-	FAX_OUTCOME_CANCELLED,    /* we hung up on request */
-	FAX_OUTCOME_TIMEOUT,      /* watchdog */
-	FAX_OUTCOME_LINE,         /* line/channel trouble on our side: retry */
+	FAX_OUTCOME_DOCUMENT,  /* local file cannot be read: permanent */
+	FAX_OUTCOME_CANCELLED, /* we hung up on request */
+	FAX_OUTCOME_TIMEOUT,   /* watchdog */
+	FAX_OUTCOME_LINE,      /* line/channel trouble on our side: retry */
 };
 #define FAX_OUTCOME_COUNT (FAX_OUTCOME_LINE + 1)
 
@@ -50,9 +51,9 @@ int fax_outcome_parse(const char *name, enum fax_outcome *outcome_r);
 
 struct fax_report {
 	enum fax_outcome outcome;
-	int t30_code;  /* raw T30_ERR_* (0 when the call never reached T.30) */
-	char text[128]; /* t30_completion_code_to_str or our reason */
-	int pages_done; /* pages of this call confirmed by the far end (sender) / received (receiver) */
+	int t30_code;	 /* raw T30_ERR_* (0 when the call never reached T.30) */
+	char text[128];	 /* t30_completion_code_to_str or our reason */
+	int pages_done;	 /* pages of this call confirmed by the far end (sender) / received (receiver) */
 	int pages_total; /* pages this call tried to send (sender) */
 	int bit_rate;
 	bool ecm;
@@ -84,16 +85,16 @@ enum fax_transport { FAX_TRANSPORT_AUDIO, FAX_TRANSPORT_T38 };
 #define FAX_MODEM_ALL (FAX_MODEM_V27TER | FAX_MODEM_V29 | FAX_MODEM_V17)
 
 /* Resolutions accepted as a receiver / usable as a sender (fax_session_settings.resolutions). */
-#define FAX_RES_STANDARD 0x01u  /* 204x98 */
-#define FAX_RES_FINE 0x02u      /* 204x196 */
+#define FAX_RES_STANDARD 0x01u	/* 204x98 */
+#define FAX_RES_FINE 0x02u	/* 204x196 */
 #define FAX_RES_SUPERFINE 0x04u /* 204x391 */
 #define FAX_RES_ALL (FAX_RES_STANDARD | FAX_RES_FINE | FAX_RES_SUPERFINE)
 
 struct fax_t38_settings {
-	int version;      /* T38FaxVersion 0..3 */
-	int max_datagram; /* T38FaxMaxDatagram (IFP size limit given to spandsp) */
-	int max_buffer;   /* T38FaxMaxBuffer */
-	int max_bitrate;  /* T38MaxBitRate */
+	int version;	      /* T38FaxVersion 0..3 */
+	int max_datagram;     /* T38FaxMaxDatagram (IFP size limit given to spandsp) */
+	int max_buffer;	      /* T38FaxMaxBuffer */
+	int max_bitrate;      /* T38MaxBitRate */
 	bool transferred_tcf; /* T38FaxRateManagement: transferredTCF (else localTCF) */
 };
 
@@ -122,10 +123,10 @@ struct fax_session_callbacks {
 };
 
 struct fax_session_settings {
-	const char *log_tag;  /* copied; e.g. the job id */
+	const char *log_tag; /* copied; e.g. the job id */
 	enum fax_transport transport;
-	bool calling;         /* we originate the call (CNG, wait for DIS) */
-	const char *ident;    /* local TSI/CSI, sanitised to <= 20 printable chars; NULL none */
+	bool calling;		 /* we originate the call (CNG, wait for DIS) */
+	const char *ident;	 /* local TSI/CSI, sanitised to <= 20 printable chars; NULL none */
 	const char *header_info; /* page header line text (<= 50); NULL none */
 	/* Sending: tx_file set (TIFF-F), pages first..last (1-based; last 0 = to the end).
 	   Receiving: rx_file set (written as T.6; spandsp deletes it when 0 pages arrive). */
@@ -136,10 +137,10 @@ struct fax_session_settings {
 	unsigned modems;      /* FAX_MODEM_* mask; 0 = all */
 	unsigned resolutions; /* FAX_RES_* mask; 0 = all */
 	struct fax_t38_settings t38;
-	int max_duration_s;   /* watchdog; 0 = none */
-	int idle_timeout_s;   /* watchdog: no phase B/D progress; 0 = none */
-	bool log_flow;        /* route spandsp's protocol flow (SPAN_LOG_FLOW) as debug lines, not
-				 only its warnings and errors */
+	int max_duration_s; /* watchdog; 0 = none */
+	int idle_timeout_s; /* watchdog: no phase B/D progress; 0 = none */
+	bool log_flow;	    /* route spandsp's protocol flow (SPAN_LOG_FLOW) as debug lines, not
+			       only its warnings and errors */
 };
 
 /* Defaults: audio, answering, ECM on, all modems and resolutions, T.38 v0 / 400 / 400 / 14400
@@ -192,7 +193,8 @@ void fax_codec_decode(enum fax_codec codec, const uint8_t *in, int n, int16_t *o
 /* Sanitise an ident for T.30: printable ASCII, at most FAX_IDENT_MAX chars (out >= 21 bytes). */
 void fax_ident_sanitise(char *out, const char *ident);
 
-/* Bytes of heap the spandsp state of one endpoint takes (measured at create), for benchmarks. */
+/* sizeof spandsp's own endpoint state (fax_state_t or t38_terminal_state_t), for benchmarks;
+   the heap an endpoint uses in a call is several times more (page buffers). */
 size_t fax_session_engine_bytes(const struct fax_session *s);
 
 #endif

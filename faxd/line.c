@@ -75,8 +75,8 @@ struct media {
 	pthread_t thread;
 	bool started;
 	pthread_cond_t cond;
-	GQueue cmds;      /* under lock */
-	GPtrArray *active; /* media thread only */
+	GQueue cmds;		  /* under lock */
+	GPtrArray *active;	  /* media thread only */
 	struct lines_stats stats; /* under lock */
 	double cpu_s;
 };
@@ -201,11 +201,11 @@ int call_connect(struct call *call, const char **error_r)
 		set.rx_file = call->rx_file;
 	}
 	struct fax_session_callbacks cb = {
-		.phase_b = near_phase_b,
-		.page = near_page,
-		.done = near_done,
-		.t38_tx = near_t38_tx,
-		.ctx = call,
+	    .phase_b = near_phase_b,
+	    .page = near_page,
+	    .done = near_done,
+	    .t38_tx = near_t38_tx,
+	    .ctx = call,
 	};
 	call->session = fax_session_create(&set, &cb, error_r);
 	return call->session != NULL ? 0 : -1;
@@ -389,7 +389,8 @@ static void *media_main(void *arg)
 				if (end - deadline > RESYNC_NS)
 					deadline = end;
 			} else {
-				struct timespec ts = {.tv_sec = deadline / 1000000000LL, .tv_nsec = deadline % 1000000000LL};
+				struct timespec ts = {.tv_sec = deadline / 1000000000LL,
+						      .tv_nsec = deadline % 1000000000LL};
 				while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 					;
 			}
@@ -457,7 +458,8 @@ static void call_destroy(struct call *call)
 	g_free(call);
 }
 
-struct lines *lines_create(const struct config *config, const struct lines_callbacks *cb, const char **error_r)
+struct lines *lines_create(const struct config *config, const struct lines_callbacks *cb,
+			   const char **error_r)
 {
 	struct lines *lines = g_new0(struct lines, 1);
 	lines->config = config;
@@ -503,11 +505,12 @@ struct lines *lines_create(const struct config *config, const struct lines_callb
 			goto fail;
 		}
 		const char *dir = config_str(config, group, "direction");
-		line->direction = strcmp(dir, "send") == 0	 ? LINE_DIRECTION_SEND
+		line->direction = strcmp(dir, "send") == 0	? LINE_DIRECTION_SEND
 				  : strcmp(dir, "receive") == 0 ? LINE_DIRECTION_RECEIVE
-								 : LINE_DIRECTION_BOTH;
-		line->transport = strcmp(config_str(config, group, "media"), "t38") == 0 ? FAX_TRANSPORT_T38
-											: FAX_TRANSPORT_AUDIO;
+								: LINE_DIRECTION_BOTH;
+		line->transport = strcmp(config_str(config, group, "media"), "t38") == 0
+				      ? FAX_TRANSPORT_T38
+				      : FAX_TRANSPORT_AUDIO;
 		line->realtime = strcmp(config_str(config, group, "pacing"), "realtime") == 0;
 		line->channels = (int)config_int(config, group, "channels");
 		fax_ident_sanitise(line->ident, config_str(config, group, "ident"));
@@ -632,7 +635,8 @@ bool line_accepts_did(const struct line *line, const char *did)
 	return false;
 }
 
-int line_place_call(struct line *line, const struct call_request *req, struct call **call_r, const char **error_r)
+int line_place_call(struct line *line, const struct call_request *req, struct call **call_r,
+		    const char **error_r)
 {
 	if (line->direction == LINE_DIRECTION_RECEIVE) {
 		*error_r = "line only receives";
@@ -662,13 +666,14 @@ int line_place_call(struct line *line, const struct call_request *req, struct ca
 	/* Pages of this call, for progress "page n/m" and the default duration. An unreadable
 	   document is reported by the session (outcome document), not here. */
 	const char *terr;
-	int n = tiffpages_count(call->tiff, &terr);
+	int n = g_file_test(call->tiff, G_FILE_TEST_IS_REGULAR) ? tiffpages_count(call->tiff, &terr) : -1;
 	int last = call->last_page > 0 && (n < 0 || call->last_page < n) ? call->last_page : n;
 	call->pages_total = last >= call->first_page ? last - call->first_page + 1 : 0;
 	call->disable_v17 = req->disable_v17;
 	call->disable_ecm = req->disable_ecm;
-	call->max_duration_s = req->max_duration_s > 0 ? req->max_duration_s
-						   : 60 + 60 * (call->pages_total > 0 ? call->pages_total : 1);
+	call->max_duration_s = req->max_duration_s > 0
+				   ? req->max_duration_s
+				   : 60 + 60 * (call->pages_total > 0 ? call->pages_total : 1);
 	call->progress = req->progress;
 	call->done = req->done;
 	call->ctx = req->ctx;
@@ -745,10 +750,10 @@ struct call *line_offer_call(struct line *line, const char *did, const char *cal
 	line->busy++;
 	lines->calls = g_list_prepend(lines->calls, call);
 	struct inbound_offer offer = {
-		.line = line->name,
-		.did = call->did,
-		.caller_id = call->caller_id,
-		.call_id = call->id,
+	    .line = line->name,
+	    .did = call->did,
+	    .caller_id = call->caller_id,
+	    .call_id = call->id,
 	};
 	if (lines->cb.incoming != NULL)
 		lines->cb.incoming(lines->cb.ctx, call, &offer);
@@ -795,17 +800,22 @@ static void dispatch_events(struct lines *lines)
 		case EVENT_DONE: {
 			call->state = CALL_STATE_ENDED;
 			char level_text[LOG_PEER_TEXT_MAX];
-			log_printable(level_text, sizeof(level_text), ev->report.remote_ident, strlen(ev->report.remote_ident));
-			log_job(LOG_LEVEL_INFO, call->job_id, "fax %s=%s line=%s pages=%d/%d rate=%d ecm=%d result=%s remote_ident=\"%s\" time=%.1f",
-				call->outgoing ? "to" : "from", call->number != NULL ? call->number : "", call->line->name,
-				ev->report.pages_done, ev->report.pages_total, ev->report.bit_rate, ev->report.ecm,
-				fax_outcome_name(ev->report.outcome), level_text, ev->report.duration_s);
+			log_printable(level_text, sizeof(level_text), ev->report.remote_ident,
+				      strlen(ev->report.remote_ident));
+			log_job(LOG_LEVEL_INFO, call->job_id,
+				"fax %s=%s line=%s pages=%d/%d rate=%d ecm=%d result=%s remote_ident=\"%s\" "
+				"time=%.1f",
+				call->outgoing ? "to" : "from", call->number != NULL ? call->number : "",
+				call->line->name, ev->report.pages_done, ev->report.pages_total,
+				ev->report.bit_rate, ev->report.ecm, fax_outcome_name(ev->report.outcome),
+				level_text, ev->report.duration_s);
 			if (call->outgoing) {
 				call->done(call->ctx, &ev->report);
 			} else if (lines->cb.incoming_done != NULL) {
-				const char *rx = call->rx_file != NULL && g_file_test(call->rx_file, G_FILE_TEST_EXISTS)
-							 ? call->rx_file
-							 : NULL;
+				const char *rx =
+				    call->rx_file != NULL && g_file_test(call->rx_file, G_FILE_TEST_EXISTS)
+					? call->rx_file
+					: NULL;
 				lines->cb.incoming_done(lines->cb.ctx, call, &ev->report, rx);
 			}
 			forget_call(lines, call);
@@ -834,9 +844,9 @@ void lines_dispatch(struct lines *lines)
 			struct call *call = l->data;
 			if (call->state == CALL_STATE_OFFERED &&
 			    t - ((int64_t)call->offered_at.tv_sec * 1000000000LL + call->offered_at.tv_nsec) >
-				    (int64_t)OFFER_TIMEOUT_S * 1000000000LL) {
-				log_warning("line=%s call=%llu offered call not answered in %d s, rejected", call->line->name,
-					    (unsigned long long)call->id, OFFER_TIMEOUT_S);
+				(int64_t)OFFER_TIMEOUT_S * 1000000000LL) {
+				log_warning("line=%s call=%llu offered call not answered in %d s, rejected",
+					    call->line->name, (unsigned long long)call->id, OFFER_TIMEOUT_S);
 				call_reject(call);
 			}
 			l = next;
@@ -857,7 +867,8 @@ int lines_snapshot(struct lines *lines, char **text_r)
 		if (call->state == CALL_STATE_ENDED)
 			continue;
 		char num[64];
-		log_printable(num, sizeof(num), call->number != NULL ? call->number : "", call->number ? strlen(call->number) : 0);
+		log_printable(num, sizeof(num), call->number != NULL ? call->number : "",
+			      call->number ? strlen(call->number) : 0);
 		g_string_append_printf(s, "%s %s %s %s page %d/%d rate %d%s%s\n", call->line->name,
 				       call->outgoing ? "out" : "in", num[0] != '\0' ? num : "-",
 				       call->phase != NULL ? call->phase : "-", call->page, call->pages_total,

@@ -25,15 +25,16 @@ struct call_progress {
 };
 
 struct call_request {
-	const char *job_id;        /* log tag */
-	const char *number;        /* E.164 */
-	const char *dial;          /* dial string */
-	const char *tiff;          /* TIFF-F document, all pages */
-	int first_page, last_page; /* 1-based; last_page 0 = to the end: page-level resume sends first..last */
-	const char *ident;         /* TSI; NULL = the line's ident */
-	const char *header_info;   /* page header line; NULL = none */
+	const char *job_id; /* log tag */
+	const char *number; /* E.164 */
+	const char *dial;   /* dial string */
+	const char *tiff;   /* TIFF-F document, all pages */
+	int first_page,
+	    last_page;		 /* 1-based; last_page 0 = to the end: page-level resume sends first..last */
+	const char *ident;	 /* TSI; NULL = the line's ident */
+	const char *header_info; /* page header line; NULL = none */
 	bool disable_v17, disable_ecm;
-	int max_duration_s;        /* 0 = 60 s + 60 s per page */
+	int max_duration_s; /* 0 = 60 s + 60 s per page */
 	void (*progress)(void *ctx, const struct call_progress *p);
 	void (*done)(void *ctx, const struct fax_report *report); /* exactly once per placed call */
 	void *ctx;
@@ -49,14 +50,17 @@ struct inbound_offer {
 struct lines_callbacks {
 	/* an incoming call: answer it with call_answer() or refuse with call_reject(), now or later */
 	void (*incoming)(void *ctx, struct call *call, const struct inbound_offer *offer);
-	/* the end of an answered incoming call; rx_file holds what arrived (may be partial, or absent when 0 pages) */
-	void (*incoming_done)(void *ctx, struct call *call, const struct fax_report *report, const char *rx_file);
+	/* the end of an answered incoming call; rx_file holds what arrived (may be partial, or absent when 0
+	 * pages) */
+	void (*incoming_done)(void *ctx, struct call *call, const struct fax_report *report,
+			      const char *rx_file);
 	void *ctx;
 };
 
 /* Every [line NAME] of the config (config_instances(cfg, "line")), each with its driver. Starts
    the media thread(s). config must outlive lines. */
-struct lines *lines_create(const struct config *config, const struct lines_callbacks *cb, const char **error_r);
+struct lines *lines_create(const struct config *config, const struct lines_callbacks *cb,
+			   const char **error_r);
 void lines_free(struct lines **linesp); /* hangs up every call, joins the thread */
 
 /* A line that can place a call now (direction send/both, a free channel), preferring `name` when
@@ -70,7 +74,8 @@ int line_free_channels(const struct line *line);
 /* Place a call; *call_r (optional) is borrowed and valid until done() has returned. Returns -1
    with *error_r when the line cannot take it (no free channel, direction receive, bad request):
    then done() is not called. */
-int line_place_call(struct line *line, const struct call_request *req, struct call **call_r, const char **error_r);
+int line_place_call(struct line *line, const struct call_request *req, struct call **call_r,
+		    const char **error_r);
 void call_hangup(struct call *call); /* cancel: the far end sees the hang-up and done() follows within 2 s */
 /* Answer an offered call; what arrives is written to rx_file (TIFF T.6). ident NULL = the
    line's. An answered call ends with incoming_done(). */
@@ -87,7 +92,8 @@ int lines_fd(struct lines *lines);
 void lines_dispatch(struct lines *lines);
 
 /* List of active calls for `faxctl watch` style views. */
-int lines_snapshot(struct lines *lines, char **text_r); /* g_free; one line per call: line, dir, number, phase, page n/m, rate */
+int lines_snapshot(struct lines *lines,
+		   char **text_r); /* g_free; one line per call: line, dir, number, phase, page n/m, rate */
 
 /* Media thread statistics (benchmarks, faxctl): ticks run, 20 ms deadlines missed (realtime
    pacing), calls active. */

@@ -39,11 +39,11 @@
 #include "faxd/line_private.h"
 #include "faxd/udptl.h"
 
-#define RING_ANSWER_S 1   /* realtime: rings before the far end answers */
-#define RING_BUSY_S 3     /* realtime: busy tone heard for */
+#define RING_ANSWER_S 1	   /* realtime: rings before the far end answers */
+#define RING_BUSY_S 3	   /* realtime: busy tone heard for */
 #define RING_NO_ANSWER_S 8 /* realtime: rings before giving up */
-#define END_GRACE_S 5     /* after one side ended, the other gets this long to end */
-#define NOISE_REF_DB 6.16 /* spandsp's DBM0_MAX_POWER: dBm0 -> dBov */
+#define END_GRACE_S 5	   /* after one side ended, the other gets this long to end */
+#define NOISE_REF_DB 6.16  /* spandsp's DBM0_MAX_POWER: dBm0 -> dBov */
 
 struct loop_line {
 	enum fax_codec codec;
@@ -87,8 +87,10 @@ struct loop_call {
 	/* outgoing: where the far end saves */
 	char *save_tiff, *save_txt;
 
-	/* T.38: [0] near -> far, [1] far -> near */
-	struct udptl *enc[2], *dec[2];
+	/* T.38: each end's UDPTL context ([0] ours, [1] the far end's: it frames what that end
+	   sends and decodes what reaches it), and the datagrams in flight ([0] near -> far,
+	   [1] far -> near) */
+	struct udptl *udptl[2];
 	GQueue inflight[2];
 };
 
@@ -104,7 +106,9 @@ static int loop_init(struct line *line, const struct config *config, const char 
 {
 	struct loop_line *ll = g_new0(struct loop_line, 1);
 	const char *codec = config_str(config, group, "codec");
-	ll->codec = strcmp(codec, "ulaw") == 0 ? FAX_CODEC_ULAW : strcmp(codec, "linear") == 0 ? FAX_CODEC_LINEAR : FAX_CODEC_ALAW;
+	ll->codec = strcmp(codec, "ulaw") == 0	   ? FAX_CODEC_ULAW
+		    : strcmp(codec, "linear") == 0 ? FAX_CODEC_LINEAR
+						   : FAX_CODEC_ALAW;
 	fax_ident_sanitise(ll->far_ident, config_str(config, group, "far_ident"));
 	ll->far_fine = config_bool(config, group, "far_fine");
 	ll->far_ecm = config_bool(config, group, "far_ecm");
@@ -175,7 +179,7 @@ static void path_send(struct call *call, int dir, const uint8_t *ifp, size_t len
 	struct loop_call *lc = call->drv;
 	struct loop_line *ll = call->line->drv;
 	uint8_t buf[UDPTL_MAX_DATAGRAM];
-	int n = udptl_encode(lc->enc[dir], ifp, len, buf, sizeof(buf));
+	int n = udptl_encode(lc->udptl[dir], ifp, len, buf, sizeof(buf));
 	if (n < 0) {
 		log_job(LOG_LEVEL_WARNING, call->job_id, "loop: IFP of %zu bytes not encodable", len);
 		return;
@@ -210,7 +214,7 @@ static void path_deliver(struct call *call, int dir, struct fax_session *to)
 	struct loop_call *lc = call->drv;
 	struct dgram *d;
 	while ((d = g_queue_pop_head(&lc->inflight[dir])) != NULL) {
-		if (to != NULL && udptl_decode(lc->dec[dir], d->data, d->len, deliver_ifp, to) < 0)
+		if (to != NULL && udptl_decode(lc->udptl[1 - dir], d->data, d->len, deliver_ifp, to) < 0)
 			log_job(LOG_LEVEL_WARNING, call->job_id, "loop: malformed UDPTL datagram");
 		g_free(d);
 	}
@@ -236,7 +240,8 @@ static int far_create(struct call *call, const char **error_r)
 	struct loop_call *lc = call->drv;
 	struct fax_session_settings set;
 	fax_session_settings_default(&set);
-	g_autofree char *tag = g_strdup_printf("%s/far", call->job_id != NULL ? call->job_id : call->line->name);
+	g_autofree char *tag =
+	    g_strdup_printf("%s/far", call->job_id != NULL ? call->job_id : call->line->name);
 	set.log_tag = tag;
 	set.transport = call->line->transport;
 	set.calling = !call->outgoing;
@@ -250,19 +255,17 @@ static int far_create(struct call *call, const char **error_r)
 		set.tx_file = lc->far_tiff;
 	}
 	struct fax_session_callbacks cb = {
-		.page = far_page,
-		.done = far_done,
-		.t38_tx = far_t38_tx,
-		.ctx = call,
+	    .page = far_page,
+	    .done = far_done,
+	    .t38_tx = far_t38_tx,
+	    .ctx = call,
 	};
 	lc->far = fax_session_create(&set, &cb, error_r);
 	if (lc->far == NULL)
 		return -1;
 	if (call->line->transport == FAX_TRANSPORT_T38) {
-		for (int i = 0; i < 2; i++) {
-			lc->enc[i] = udptl_create(&ll->udptl);
-			lc->dec[i] = udptl_create(&ll->udptl);
-		}
+		for (int i = 0; i < 2; i++)
+			lc->udptl[i] = udptl_create(&ll->udptl);
 	}
 	return 0;
 }
@@ -281,9 +284,10 @@ static void connect_call(struct call *call)
 		struct tm tm;
 		localtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-		g_autofree char *base = call->job_id != NULL
-						? g_strdup_printf("%s-%s-%llu", stamp, call->job_id, (unsigned long long)call->id)
-						: g_strdup_printf("%s-call%llu", stamp, (unsigned long long)call->id);
+		g_autofree char *base =
+		    call->job_id != NULL
+			? g_strdup_printf("%s-%s-%llu", stamp, call->job_id, (unsigned long long)call->id)
+			: g_strdup_printf("%s-call%llu", stamp, (unsigned long long)call->id);
 		g_autofree char *tiff = g_strdup_printf("%s.tiff", base);
 		g_autofree char *txt = g_strdup_printf("%s.txt", base);
 		lc->save_tiff = g_build_filename(ll->save_dir, tiff, NULL);
@@ -387,13 +391,15 @@ static void write_far_txt(struct call *call)
 	log_printable(ident, sizeof(ident), r.remote_ident, strlen(r.remote_ident));
 	bool have_file = g_file_test(lc->save_tiff, G_FILE_TEST_EXISTS);
 	g_autofree char *text = g_strdup_printf(
-		"number=%s\njob=%s\ncall=%llu\nremote_ident=%s\npages=%d\nresult=%s\ndropped=%d\ntext=%s\nfile=%s\n",
-		call->number != NULL ? call->number : "", call->job_id != NULL ? call->job_id : "",
-		(unsigned long long)call->id, ident, r.pages_done, fax_outcome_name(r.outcome), lc->dropped, r.text,
-		have_file ? lc->save_tiff : "");
+	    "number=%s\njob=%s\ncall=%llu\nremote_ident=%s\npages=%d\nresult=%s\ndropped=%d\ntext=%s\nfile=%"
+	    "s\n",
+	    call->number != NULL ? call->number : "", call->job_id != NULL ? call->job_id : "",
+	    (unsigned long long)call->id, ident, r.pages_done, fax_outcome_name(r.outcome), lc->dropped,
+	    r.text, have_file ? lc->save_tiff : "");
 	GError *err = NULL;
 	if (!g_file_set_contents(lc->save_txt, text, -1, &err)) {
-		log_job(LOG_LEVEL_WARNING, call->job_id, "loop: cannot write %s: %s", lc->save_txt, err->message);
+		log_job(LOG_LEVEL_WARNING, call->job_id, "loop: cannot write %s: %s", lc->save_txt,
+			err->message);
 		g_error_free(err);
 	}
 }
@@ -496,8 +502,7 @@ static void loop_call_free(struct call *call)
 		struct dgram *d;
 		while ((d = g_queue_pop_head(&lc->inflight[i])) != NULL)
 			g_free(d);
-		udptl_free(&lc->enc[i]);
-		udptl_free(&lc->dec[i]);
+		udptl_free(&lc->udptl[i]);
 	}
 	g_free(lc->far_tiff);
 	g_free(lc->far_ident);
@@ -550,12 +555,13 @@ static void take_request(struct line *line, const char *name)
 			g_free(ident), ident = g_strdup(v);
 	}
 	if (file == NULL || !g_path_is_absolute(file)) {
-		log_warning("line=%s originate request %s without an absolute file=, dropped", line->name, name);
+		log_warning("line=%s originate request %s without an absolute file=, dropped", line->name,
+			    name);
 		return;
 	}
 	if (!line_accepts_did(line, did)) {
-		log_info("line=%s originate request %s: did %s is not on this line, dropped", line->name, name,
-			 did != NULL ? did : "");
+		log_info("line=%s originate request %s: did %s is not on this line, dropped", line->name,
+			 name, did != NULL ? did : "");
 		return;
 	}
 	struct loop_call *lc = g_new0(struct loop_call, 1);
@@ -568,8 +574,8 @@ static void take_request(struct line *line, const char *name)
 		lc->far_ident = g_malloc(FAX_IDENT_MAX + 1);
 		fax_ident_sanitise(lc->far_ident, ident);
 	}
-	log_info("line=%s incoming call from=%s did=%s (loop originate %s)", line->name, from != NULL ? from : "",
-		 did != NULL ? did : "", name);
+	log_info("line=%s incoming call from=%s did=%s (loop originate %s)", line->name,
+		 from != NULL ? from : "", did != NULL ? did : "", name);
 	if (line_offer_call(line, did, from, lc) == NULL) {
 		g_free(lc->far_tiff);
 		g_free(lc->far_ident);
@@ -628,8 +634,9 @@ int loop_originate_request(const struct config *config, const char *line, const 
 	static unsigned counter;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	g_autofree char *base = g_strdup_printf("%lld.%09ld-%ld-%u", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(),
-						__atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
+	g_autofree char *base =
+	    g_strdup_printf("%lld.%09ld-%ld-%u", (long long)ts.tv_sec, ts.tv_nsec, (long)getpid(),
+			    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED));
 	g_autofree char *tmp = g_strdup_printf("%s/.%s.tmp", spool, base);
 	g_autofree char *final = g_strdup_printf("%s/%s.call", spool, base);
 	g_autofree char *text = g_strdup_printf("from=%s\ndid=%s\nfile=%s\n", from != NULL ? from : "",
@@ -652,16 +659,16 @@ int loop_originate_request(const struct config *config, const char *line, const 
 }
 
 const struct line_driver line_driver_loop = {
-	.type = "loop",
-	.init = loop_init,
-	.deinit = loop_deinit,
-	.dispatch = loop_dispatch,
-	.place = loop_place,
-	.answer = loop_answer,
-	.reject = loop_reject,
-	.tick = loop_tick,
-	.hangup = loop_hangup,
-	.t38_tx = loop_t38_tx,
-	.near_page = loop_near_page,
-	.call_free = loop_call_free,
+    .type = "loop",
+    .init = loop_init,
+    .deinit = loop_deinit,
+    .dispatch = loop_dispatch,
+    .place = loop_place,
+    .answer = loop_answer,
+    .reject = loop_reject,
+    .tick = loop_tick,
+    .hangup = loop_hangup,
+    .t38_tx = loop_t38_tx,
+    .near_page = loop_near_page,
+    .call_free = loop_call_free,
 };

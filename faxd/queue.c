@@ -23,6 +23,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "common/signals.h"
 #include "common/store.h"
 #include "faxd/receiver.h"
 #include "faxd/line.h"
@@ -67,20 +68,6 @@ static char *node_name(const struct config *config)
 	return g_strdup(*node != '\0' ? node : g_get_host_name());
 }
 
-/* Block the signals faxd handles before any thread starts (threads inherit the mask), so they
-   arrive only through the signalfd of the main loop. */
-static int block_signals(struct queue *q)
-{
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	q->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	return q->sigfd < 0 ? -1 : 0;
-}
-
 struct queue *queue_create(const struct config *config, const char **error_r)
 {
 	static char error[600];
@@ -95,7 +82,7 @@ struct queue *queue_create(const struct config *config, const char **error_r)
 	q->active = g_hash_table_new(g_str_hash, g_str_equal);
 	q->sigfd = -1;
 	retry_policy_from_config(config, &q->policy);
-	if (block_signals(q) < 0) {
+	if ((q->sigfd = signals_block_fd()) < 0) {
 		snprintf(error, sizeof(error), "signalfd: %s", g_strerror(errno));
 		*error_r = error;
 		queue_free(&q);
@@ -127,7 +114,7 @@ void queue_free(struct queue **queuep)
 	struct queue *q = *queuep;
 	if (q == NULL)
 		return;
-	lines_free(&q->lines); /* hangs up every call; done() callbacks are not dispatched any more */
+	lines_free(&q->lines); /* hangs up every call; each call still gets its done() (as cancelled) */
 	receiver_free(&q->receiver);
 	store_close(&q->store);
 	g_hash_table_destroy(q->active);

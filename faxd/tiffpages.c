@@ -102,7 +102,8 @@ void tiffpages_bitmap_free(struct tiffpages_bitmap **bitmapp)
 	g_free(bm);
 }
 
-int tiffpages_compare(const struct tiffpages_bitmap *a, int a_skip, const struct tiffpages_bitmap *b, int b_skip)
+int tiffpages_compare(const struct tiffpages_bitmap *a, int a_skip, const struct tiffpages_bitmap *b,
+		      int b_skip)
 {
 	int ha = a->height - a_skip, hb = b->height - b_skip;
 	if (ha < 0)
@@ -114,8 +115,8 @@ int tiffpages_compare(const struct tiffpages_bitmap *a, int a_skip, const struct
 	if (a->width != b->width)
 		return diff + common;
 	for (int y = 0; y < common; y++)
-		if (memcmp(a->bits + (size_t)(y + a_skip) * a->stride, b->bits + (size_t)(y + b_skip) * b->stride,
-			   a->stride) != 0)
+		if (memcmp(a->bits + (size_t)(y + a_skip) * a->stride,
+			   b->bits + (size_t)(y + b_skip) * b->stride, a->stride) != 0)
 			diff++;
 	return diff;
 }
@@ -132,20 +133,23 @@ int tiffpages_rows(enum tiffpages_res res, enum tiffpages_paper paper)
 int tiffpages_y_dpi(enum tiffpages_res res)
 {
 	switch (res) {
-	case TIFFPAGES_RES_STANDARD: return 98;
-	case TIFFPAGES_RES_SUPERFINE: return 391;
-	case TIFFPAGES_RES_FINE: break;
+	case TIFFPAGES_RES_STANDARD:
+		return 98;
+	case TIFFPAGES_RES_SUPERFINE:
+		return 391;
+	case TIFFPAGES_RES_FINE:
+		break;
 	}
 	return 196;
 }
 
 /* 5x7 digits, one byte per row, bit 4 = leftmost column. */
 static const uint8_t digit_font[10][7] = {
-	{0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E},
-	{0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E},
-	{0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E},
-	{0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
-	{0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C},
+    {0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E}, {0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E},
+    {0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F}, {0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E},
+    {0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02}, {0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E},
+    {0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E}, {0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
+    {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}, {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C},
 };
 
 static void fill_rect(uint8_t *bits, size_t stride, int rows, int x0, int y0, int w, int h)
@@ -182,8 +186,8 @@ static void draw_page(uint8_t *bits, size_t stride, int rows, int page, enum tif
 		for (int gy = 0; gy < 7; gy++)
 			for (int gx = 0; gx < 5; gx++)
 				if (g[gy] & (0x10 >> gx))
-					fill_rect(bits, stride, rows, 120 + d * 6 * cell + gx * cell, 40 * vs + gy * cell * vs / 2,
-						  cell, cell * vs / 2);
+					fill_rect(bits, stride, rows, 120 + d * 6 * cell + gx * cell,
+						  40 * vs + gy * cell * vs / 2, cell, cell * vs / 2);
 	}
 	/* Pseudo-text: lines of words made of letter-sized strokes. */
 	uint32_t st = seed * 2654435761u ^ (uint32_t)page * 40503u ^ 0x9E3779B9u;
@@ -201,10 +205,13 @@ static void draw_page(uint8_t *bits, size_t stride, int rows, int page, enum tif
 				int lw = 6 + (int)(xorshift(&st) % 6);
 				uint32_t shape = xorshift(&st);
 				/* a letter: a stem, a bar at top, middle or bottom */
-				fill_rect(bits, stride, rows, x, y + (shape & 1 ? 0 : line_h / 3), 2, line_h - (shape & 1 ? 0 : line_h / 3));
-				fill_rect(bits, stride, rows, x, y + (int)((shape >> 1) % 3) * (line_h - vs) / 2, lw, vs);
+				fill_rect(bits, stride, rows, x, y + (shape & 1 ? 0 : line_h / 3), 2,
+					  line_h - (shape & 1 ? 0 : line_h / 3));
+				fill_rect(bits, stride, rows, x,
+					  y + (int)((shape >> 1) % 3) * (line_h - vs) / 2, lw, vs);
 				if (shape & 8)
-					fill_rect(bits, stride, rows, x + lw - 2, y + line_h / 3, 2, line_h - line_h / 3);
+					fill_rect(bits, stride, rows, x + lw - 2, y + line_h / 3, 2,
+						  line_h - line_h / 3);
 				x += lw + 3;
 			}
 			x += 14;

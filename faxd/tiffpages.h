@@ -31,7 +31,8 @@ void tiffpages_bitmap_free(struct tiffpages_bitmap **bitmapp);
 /* Compare a from row a_skip with b from row b_skip (e.g. TIFFPAGES_HEADER_ROWS_FINE for a page
    received with a header line). Returns the number of rows that differ, counting the rows one has
    beyond the other; 0 = identical image. */
-int tiffpages_compare(const struct tiffpages_bitmap *a, int a_skip, const struct tiffpages_bitmap *b, int b_skip);
+int tiffpages_compare(const struct tiffpages_bitmap *a, int a_skip, const struct tiffpages_bitmap *b,
+		      int b_skip);
 
 enum tiffpages_res { TIFFPAGES_RES_STANDARD, TIFFPAGES_RES_FINE, TIFFPAGES_RES_SUPERFINE };
 enum tiffpages_paper { TIFFPAGES_PAPER_A4, TIFFPAGES_PAPER_LETTER };

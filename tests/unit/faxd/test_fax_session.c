@@ -24,7 +24,7 @@
 #define BLOCK 160
 
 static char *tmpdir;
-static char *doc_fine;     /* 3 pages, fine, A4 */
+static char *doc_fine;	   /* 3 pages, fine, A4 */
 static char *doc_standard; /* 2 pages, standard, letter */
 
 static int setup_all(void **state)
@@ -36,7 +36,8 @@ static int setup_all(void **state)
 	doc_standard = g_build_filename(tmpdir, "standard.tiff", NULL);
 	const char *err;
 	if (tiffpages_write_test(doc_fine, 3, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 11, &err) < 0 ||
-	    tiffpages_write_test(doc_standard, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_LETTER, 12, &err) < 0)
+	    tiffpages_write_test(doc_standard, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_LETTER, 12, &err) <
+		0)
 		return -1;
 	return 0;
 }
@@ -72,8 +73,8 @@ struct pair_opts {
 	unsigned modems;
 	bool ecm;
 	unsigned rx_resolutions;
-	int loss_permille;   /* T.38 datagrams */
-	int redundancy;      /* UDPTL depth */
+	int loss_permille; /* T.38 datagrams */
+	int redundancy;	   /* UDPTL depth */
 	int first_page, last_page;
 	const char *tx_file;
 	const char *header_info;
@@ -160,8 +161,8 @@ static void run_pair(const struct pair_opts *o, const char *rx_file, struct end 
 	b.ident = "+49 30 1234\x01\xff long ident that is cut";
 	b.resolutions = o->rx_resolutions;
 	struct fax_session_callbacks ca = {.page = on_page, .done = on_done, .t38_tx = on_t38_tx, .ctx = tx};
-	struct fax_session_callbacks cb = {.page = on_page, .done = on_done, .t38_tx = on_t38_tx, .ctx = rx,
-					   .phase_b = o->rx_policy};
+	struct fax_session_callbacks cb = {
+	    .page = on_page, .done = on_done, .t38_tx = on_t38_tx, .ctx = rx, .phase_b = o->rx_policy};
 	struct udptl_settings us;
 	udptl_settings_default(&us);
 	us.ec = o->redundancy > 0 ? UDPTL_EC_REDUNDANCY : UDPTL_EC_NONE;
@@ -205,7 +206,8 @@ static void run_pair(const struct pair_opts *o, const char *rx_file, struct end 
 		/* one side ended: give the other 10 s, then it sees the hang-up */
 		if ((tx->done || rx->done) && grace_until < 0)
 			grace_until = fax_session_time(tx->s) + 10;
-		if ((grace_until >= 0 && fax_session_time(tx->s) > grace_until) || fax_session_time(tx->s) > max_s) {
+		if ((grace_until >= 0 && fax_session_time(tx->s) > grace_until) ||
+		    fax_session_time(tx->s) > max_s) {
 			fax_session_hangup(tx->s, FAX_OUTCOME_HANGUP);
 			fax_session_hangup(rx->s, FAX_OUTCOME_HANGUP);
 		}
@@ -234,7 +236,8 @@ static void assert_same_page(const char *src, int src_page, const char *rx_file,
 	assert_int_equal(b->y_dpi, a->y_dpi);
 	int diff = tiffpages_compare(a, 0, b, header_rows);
 	if (diff != 0)
-		fail_msg("page %d of %s differs from page %d of %s in %d rows", rx_page, rx_file, src_page, src, diff);
+		fail_msg("page %d of %s differs from page %d of %s in %d rows", rx_page, rx_file, src_page,
+			 src, diff);
 	/* and it is not some other page: pages differ from one another */
 	tiffpages_bitmap_free(&a);
 	tiffpages_bitmap_free(&b);
@@ -253,8 +256,8 @@ static void check_ok_3_pages(const struct pair_opts *o, const char *name, int ex
 	struct end tx, rx;
 	run_pair(o, rx_file, &tx, &rx);
 	if (tx.report.outcome != FAX_OUTCOME_OK)
-		fail_msg("%s: sender %s (%d: %s)", name, fax_outcome_name(tx.report.outcome), tx.report.t30_code,
-			 tx.report.text);
+		fail_msg("%s: sender %s (%d: %s)", name, fax_outcome_name(tx.report.outcome),
+			 tx.report.t30_code, tx.report.text);
 	assert_int_equal(rx.report.outcome, FAX_OUTCOME_OK);
 	assert_int_equal(tx.report.pages_done, 3);
 	assert_int_equal(tx.report.pages_total, 3);
@@ -320,13 +323,15 @@ static void test_audio_v27ter_noecm(void **state)
 
 static void test_t38_udptl_loss_ecm(void **state)
 {
-	struct pair_opts o = {.transport = FAX_TRANSPORT_T38, .ecm = true, .loss_permille = 20, .redundancy = 3};
+	struct pair_opts o = {
+	    .transport = FAX_TRANSPORT_T38, .ecm = true, .loss_permille = 20, .redundancy = 3};
 	check_ok_3_pages(&o, "t38-ecm.tiff", 14400);
 }
 
 static void test_t38_udptl_loss_noecm(void **state)
 {
-	struct pair_opts o = {.transport = FAX_TRANSPORT_T38, .ecm = false, .loss_permille = 20, .redundancy = 3};
+	struct pair_opts o = {
+	    .transport = FAX_TRANSPORT_T38, .ecm = false, .loss_permille = 20, .redundancy = 3};
 	check_ok_3_pages(&o, "t38-noecm.tiff", 14400);
 }
 
@@ -556,20 +561,20 @@ static void test_outcome_table(void **state)
 		const char *name;
 		enum fax_outcome o;
 	} cases[] = {
-		{"T30_ERR_OK", FAX_OUTCOME_OK},
-		{"T30_ERR_T0_EXPIRED", FAX_OUTCOME_NO_FAX},
-		{"T30_ERR_T1_EXPIRED", FAX_OUTCOME_NO_FAX},
-		{"T30_ERR_CANNOT_TRAIN", FAX_OUTCOME_TRAINING},
-		{"T30_ERR_NORESSUPPORT", FAX_OUTCOME_INCOMPATIBLE},
-		{"T30_ERR_NOSIZESUPPORT", FAX_OUTCOME_INCOMPATIBLE},
-		{"T30_ERR_TX_PHBDEAD", FAX_OUTCOME_PROTOCOL},
-		{"T30_ERR_TX_BADPG", FAX_OUTCOME_HANGUP},
-		{"T30_ERR_RX_NOCARRIER", FAX_OUTCOME_HANGUP},
-		{"T30_ERR_CALLDROPPED", FAX_OUTCOME_HANGUP},
-		{"T30_ERR_FILEERROR", FAX_OUTCOME_DOCUMENT},
-		{"T30_ERR_BADTIFF", FAX_OUTCOME_DOCUMENT},
-		{"T30_ERR_IDENT_UNACCEPTABLE", FAX_OUTCOME_REJECTED},
-		{"T30_ERR_RETRYDCN", FAX_OUTCOME_PROTOCOL},
+	    {"T30_ERR_OK", FAX_OUTCOME_OK},
+	    {"T30_ERR_T0_EXPIRED", FAX_OUTCOME_NO_FAX},
+	    {"T30_ERR_T1_EXPIRED", FAX_OUTCOME_NO_FAX},
+	    {"T30_ERR_CANNOT_TRAIN", FAX_OUTCOME_TRAINING},
+	    {"T30_ERR_NORESSUPPORT", FAX_OUTCOME_INCOMPATIBLE},
+	    {"T30_ERR_NOSIZESUPPORT", FAX_OUTCOME_INCOMPATIBLE},
+	    {"T30_ERR_TX_PHBDEAD", FAX_OUTCOME_PROTOCOL},
+	    {"T30_ERR_TX_BADPG", FAX_OUTCOME_HANGUP},
+	    {"T30_ERR_RX_NOCARRIER", FAX_OUTCOME_HANGUP},
+	    {"T30_ERR_CALLDROPPED", FAX_OUTCOME_HANGUP},
+	    {"T30_ERR_FILEERROR", FAX_OUTCOME_DOCUMENT},
+	    {"T30_ERR_BADTIFF", FAX_OUTCOME_DOCUMENT},
+	    {"T30_ERR_IDENT_UNACCEPTABLE", FAX_OUTCOME_REJECTED},
+	    {"T30_ERR_RETRYDCN", FAX_OUTCOME_PROTOCOL},
 	};
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
 		int found = -1;
@@ -624,24 +629,15 @@ static void test_ident_and_codec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_outcome_table),
-		cmocka_unit_test(test_outcome_names),
-		cmocka_unit_test(test_ident_and_codec),
-		cmocka_unit_test(test_audio_v17_ecm),
-		cmocka_unit_test(test_audio_v17_noecm),
-		cmocka_unit_test(test_audio_v29_ecm),
-		cmocka_unit_test(test_audio_v29_noecm),
-		cmocka_unit_test(test_audio_v27ter_ecm),
-		cmocka_unit_test(test_audio_v27ter_noecm),
-		cmocka_unit_test(test_t38_udptl_loss_ecm),
-		cmocka_unit_test(test_t38_udptl_loss_noecm),
-		cmocka_unit_test(test_page_range_and_header),
-		cmocka_unit_test(test_standard_letter),
-		cmocka_unit_test(test_far_without_fine),
-		cmocka_unit_test(test_phase_b_policy),
-		cmocka_unit_test(test_hangup_mid_call),
-		cmocka_unit_test(test_bad_documents),
-		cmocka_unit_test(test_watchdog_noise),
+	    cmocka_unit_test(test_outcome_table),	 cmocka_unit_test(test_outcome_names),
+	    cmocka_unit_test(test_ident_and_codec),	 cmocka_unit_test(test_audio_v17_ecm),
+	    cmocka_unit_test(test_audio_v17_noecm),	 cmocka_unit_test(test_audio_v29_ecm),
+	    cmocka_unit_test(test_audio_v29_noecm),	 cmocka_unit_test(test_audio_v27ter_ecm),
+	    cmocka_unit_test(test_audio_v27ter_noecm),	 cmocka_unit_test(test_t38_udptl_loss_ecm),
+	    cmocka_unit_test(test_t38_udptl_loss_noecm), cmocka_unit_test(test_page_range_and_header),
+	    cmocka_unit_test(test_standard_letter),	 cmocka_unit_test(test_far_without_fine),
+	    cmocka_unit_test(test_phase_b_policy),	 cmocka_unit_test(test_hangup_mid_call),
+	    cmocka_unit_test(test_bad_documents),	 cmocka_unit_test(test_watchdog_noise),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -36,6 +36,7 @@ static void print_first_steps(const char *config_path)
 		"faxgate: running on %s. Send a first fax from another terminal:\n"
 		"  bin/faxctl send --wait --to +12125550100 var/sample.tiff  (make run writes that 2-page sample)\n"
 		"  bin/faxctl loop-call --did 100 var/sample.tiff            (the loop line calls in: faxctl inbound)\n"
+		"  swaks --server 127.0.0.1:2525 --to +12125550100@fax.localhost --attach doc.pdf   (mail in)\n"
 		"  bin/faxctl jobs                                             (what is queued and sent)\n"
 		"The loop line's far end saves what it receives under var/loop/. Ctrl-C stops.\n",
 		file ? file : "the embedded default (no configuration file)");

@@ -63,6 +63,21 @@ const struct config_key config_keys[] = {
 	/* [mail]: delivery of received faxes and notifications */
 	STR("mail", "maildir", "${home}/mail", "Maildir that received faxes and notifications go to on the embedded default"),
 
+	/* [render]: the render workers (bin/render) */
+	INT("render", "workers", "0", 0, 256, "conversions at once; 0: one per core"),
+	DUR("render", "timeout", "120s", 5, 3600, "a conversion running longer is killed and the job fails"),
+	INT("render", "memory_limit_mb", "4096", 64, 1048576, "address-space limit of a conversion (RLIMIT_AS)"),
+	INT("render", "max_pages", "100", 1, 100000, "a job with more pages fails (cover page included)"),
+	STR("render", "user", "nobody", "the unprivileged user conversions run as when started as root"),
+	ENUM("render", "resolution", "fine", "standard|fine|superfine", "resolution when the job names none"),
+	ENUM("render", "paper", "letter", "a4|letter|legal", "paper when the job names none"),
+	STR("render", "cover", "default", "cover template when the job names none; none: no cover page"),
+	ENUM("render", "body", "auto", "auto|cover|page|ignore",
+	     "the mail body: on the cover, on its own page, or left out; auto: on the cover when short"),
+	STR("render", "header_line", "FROM {{sender_name}} TO {{recipient_name}}",
+	    "the page header line (spandsp adds date, time, ident and page number); none: no header line"),
+	LIST("render", "cover_dirs", "/etc/faxgate/covers,${home}/covers", "where cover templates are looked for"),
+
 	/* [faxd]: queue runner */
 	DUR("faxd", "lease", "120s", 10, DAY, "a claimed job returns to the queue when its holder stops renewing for this long"),
 	DUR("faxd", "poll_interval", "1s", 1, 3600, "how often the queue is polled for due jobs"),

@@ -28,8 +28,9 @@ static const unsigned allowed[JOB_STATE_COUNT] = {
 	[JOB_STATE_SUBMITTED] = S(RENDERING) | S(QUEUED) | S(FAILED) | S(CANCELLED) | S(HELD),
 	[JOB_STATE_RENDERING] = S(QUEUED) | S(FAILED) | S(CANCELLED) | S(EXPIRED) | S(HELD) | S(SUBMITTED),
 	[JOB_STATE_QUEUED] = S(SENDING) | S(CANCELLED) | S(EXPIRED) | S(HELD) | S(FAILED),
-	/* sending -> queued: a lease expired or faxd stopped before dialling */
-	[JOB_STATE_SENDING] = S(DONE) | S(FAILED) | S(CANCELLED) | S(EXPIRED) | S(DEFERRED) | S(QUEUED),
+	/* sending -> queued: a lease expired or faxd stopped before dialling;
+	   sending -> rendering: the far end refused the resolution, render again at standard */
+	[JOB_STATE_SENDING] = S(DONE) | S(FAILED) | S(CANCELLED) | S(EXPIRED) | S(DEFERRED) | S(QUEUED) | S(RENDERING),
 	[JOB_STATE_DEFERRED] = S(SENDING) | S(QUEUED) | S(CANCELLED) | S(EXPIRED) | S(HELD) | S(FAILED),
 	[JOB_STATE_HELD] = S(QUEUED) | S(DEFERRED) | S(RENDERING) | S(CANCELLED) | S(EXPIRED),
 	/* an operator's retry brings a failed or expired job back */

@@ -596,10 +596,35 @@ int store_claim_due(struct store *store, const char *node, int64_t now, int64_t 
 	return store_job_get(store, id, job_r) > 0 ? 1 : -1;
 }
 
+int store_claim_rendering(struct store *store, const char *node, int64_t now, int64_t lease_s, struct job **job_r)
+{
+	if (store_begin(store) < 0)
+		return -1;
+	char id[JOBID_SIZE] = "";
+	struct db_rows *rows = db_query(store->db,
+					"SELECT id FROM jobs WHERE state = 'rendering' AND (lease_until IS NULL OR lease_until < ?)"
+					" ORDER BY priority DESC, id LIMIT 1",
+					"i", now);
+	int ret = rows ? db_next(rows) : -1;
+	if (ret > 0)
+		g_strlcpy(id, db_col_text(rows, 0), sizeof(id));
+	db_rows_free(&rows);
+	if (ret > 0 && db_exec(store->db, "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?", "sis", node,
+			       now + lease_s, id) != 1)
+		ret = -1;
+	if (ret < 0)
+		db_failed(store);
+	if (finish(store, ret < 0 ? -1 : 0) < 0)
+		return -1;
+	if (ret == 0)
+		return 0;
+	return store_job_get(store, id, job_r) > 0 ? 1 : -1;
+}
+
 int store_lease_renew(struct store *store, const char *id, const char *node, int64_t until)
 {
 	int changed = db_exec(store->db,
-			      "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'sending' AND lease_owner = ?",
+			      "UPDATE jobs SET lease_until = ? WHERE id = ? AND state IN ('sending', 'rendering') AND lease_owner = ?",
 			      "iss", until, id, node);
 	if (changed < 0)
 		return db_failed(store);

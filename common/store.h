@@ -109,6 +109,9 @@ void store_events_free(GPtrArray **eventsp);
    -1 error. Two processes never claim the same job. */
 int store_claim_due(struct store *store, const char *node, int64_t now, int64_t lease_s,
 		    int max_per_destination, struct job **job_r);
+/* Hand one job waiting in `rendering` to a render worker of this node: a lease without a change
+   of state (the job stays rendering until its pages are stored). Same return values. */
+int store_claim_rendering(struct store *store, const char *node, int64_t now, int64_t lease_s, struct job **job_r);
 /* Extend a lease held by node; -1 when the job is no longer ours (cancelled, reclaimed). */
 int store_lease_renew(struct store *store, const char *id, const char *node, int64_t until);
 /* Record a call's progress on a job held by node: pages confirmed so far and a progress text.

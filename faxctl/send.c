@@ -4,7 +4,9 @@
  * through the dial rules; the pages through tiffcat's checks) and, with --wait, follow the job
  * with a progress line until it ends: exit 0 only when every page was delivered.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <gio/gio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -27,6 +29,7 @@
 struct send_options {
 	const char *to, *line, *header;
 	int priority;
+	const char *cover;
 	int64_t expires; /* seconds from now; 0: [retry] expire */
 	int64_t send_at; /* Unix time; 0: now */
 	bool wait;
@@ -54,17 +57,18 @@ static int parse_send(int argc, char **argv, struct send_options *o)
 		{"to", required_argument, NULL, 't'},     {"line", required_argument, NULL, 'l'},
 		{"wait", no_argument, NULL, 'w'},         {"header", required_argument, NULL, 'H'},
 		{"priority", required_argument, NULL, 'p'}, {"expires", required_argument, NULL, 'e'},
-		{"at", required_argument, NULL, 'a'},
+		{"at", required_argument, NULL, 'a'}, {"cover", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int opt;
-	while ((opt = getopt_long(argc, argv, "t:l:wH:p:e:a:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "t:l:wH:p:e:a:C:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': o->to = optarg; break;
 		case 'l': o->line = optarg; break;
 		case 'w': o->wait = true; break;
 		case 'H': o->header = optarg; break;
 		case 'p': o->priority = atoi(optarg); break;
+		case 'C': o->cover = optarg; break;
 		case 'a':
 			if (parse_send_at(optarg, &o->send_at) < 0)
 				return -1;
@@ -79,8 +83,9 @@ static int parse_send(int argc, char **argv, struct send_options *o)
 	return o->to != NULL && optind < argc ? 0 : -1;
 }
 
-/* The pages as one TIFF in memory (g_free), or NULL with a message printed. */
-static gchar *join_pages(char **files, int n, int *pages_r, gsize *len_r)
+/* The pages as one TIFF in memory (g_free), or NULL (why in *error_r, g_free) when the files are
+   not all fax pages already. */
+static gchar *join_pages(char **files, int n, int *pages_r, gsize *len_r, char **error_r)
 {
 	g_autofree char *tmp = g_build_filename(g_get_tmp_dir(), "faxctl-XXXXXX", NULL);
 	int fd = g_mkstemp(tmp);
@@ -89,16 +94,44 @@ static gchar *join_pages(char **files, int n, int *pages_r, gsize *len_r)
 		return NULL;
 	}
 	close(fd);
-	char *error = NULL;
 	gchar *data = NULL;
-	*pages_r = tiffcat((const char *const *)files, n, tmp, &error);
-	if (*pages_r < 0)
-		fprintf(stderr, "faxctl: %s\n", error);
-	else if (!g_file_get_contents(tmp, &data, len_r, NULL))
-		fprintf(stderr, "faxctl: cannot read back %s\n", tmp);
-	g_free(error);
+	*pages_r = tiffcat((const char *const *)files, n, tmp, error_r);
+	if (*pages_r >= 0 && !g_file_get_contents(tmp, &data, len_r, NULL))
+		*error_r = g_strdup_printf("cannot read back %s", tmp);
 	g_unlink(tmp);
 	return data;
+}
+
+/* Documents that are not fax pages yet go to the render worker as a mail would: a MIME message
+   with the files as attachments (no cover page unless --cover). g_free. */
+static gchar *files_as_message(char **files, int n, const char *owner, const char *cover, gsize *len_r, char **error_r)
+{
+	GString *m = g_string_new(NULL);
+	g_string_append_printf(m, "From: %s\r\nSubject: faxctl send\r\nX-Fax-Cover: %s\r\nX-Fax-Body: ignore\r\n"
+				  "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"faxctl-send\"\r\n\r\n",
+			       owner, cover ? cover : "none");
+	for (int i = 0; i < n; i++) {
+		gchar *data = NULL;
+		gsize len = 0;
+		if (!g_file_get_contents(files[i], &data, &len, NULL)) {
+			*error_r = g_strdup_printf("%s: cannot read it", files[i]);
+			g_string_free(m, TRUE);
+			return NULL;
+		}
+		g_autofree char *guess = g_content_type_guess(files[i], (const guchar *)data, len, NULL);
+		g_autofree char *type = g_content_type_get_mime_type(guess);
+		g_autofree char *base = g_path_get_basename(files[i]);
+		g_autofree char *b64 = g_base64_encode((const guchar *)data, len);
+		g_string_append_printf(m, "--faxctl-send\r\nContent-Type: %s; name=\"%s\"\r\n"
+					  "Content-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+				       type ? type : "application/octet-stream", base, base);
+		for (size_t off = 0, total = strlen(b64); off < total; off += 76)
+			g_string_append_printf(m, "%.76s\r\n", b64 + off);
+		g_free(data);
+	}
+	g_string_append(m, "--faxctl-send--\r\n");
+	*len_r = m->len;
+	return g_string_free(m, FALSE);
 }
 
 static char *owner_name(void)
@@ -109,13 +142,13 @@ static char *owner_name(void)
 
 /* Store the pages and the job in one transaction. */
 static int submit(struct faxctl *ctl, const struct send_options *o, const struct dial_number *num,
-		  const gchar *data, gsize len, int pages, char id_r[JOBID_SIZE])
+		  const gchar *data, gsize len, int pages, bool is_message, char id_r[JOBID_SIZE])
 {
 	struct store *st = faxctl_store(ctl);
 	if (st == NULL)
 		return EXIT_TEMPFAIL;
 	struct job *job = store_job_new();
-	job->state = JOB_STATE_QUEUED;
+	job->state = is_message ? JOB_STATE_RENDERING : JOB_STATE_QUEUED;
 	job->number = g_strdup(num->e164);
 	job->dial = g_strdup(num->dial);
 	job->owner = owner_name();
@@ -129,7 +162,8 @@ static int submit(struct faxctl *ctl, const struct send_options *o, const struct
 	job->expires_at = job->next_try_at + (o->expires > 0 ? o->expires : config_int(ctl->config, "retry", "expire"));
 	int ret = store_begin(st);
 	if (ret == 0)
-		ret = store_document_put(st, "pages", "image/tiff", data, len, &job->pages_doc);
+		ret = is_message ? store_document_put(st, "message", "message/rfc822", data, len, &job->message_doc)
+				 : store_document_put(st, "pages", "image/tiff", data, len, &job->pages_doc);
 	if (ret == 0)
 		ret = store_job_insert(st, job, "faxctl");
 	if (ret == 0)
@@ -185,7 +219,7 @@ int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv)
 {
 	struct send_options o = {0};
 	if (parse_send(argc, argv, &o) < 0) {
-		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--at WHEN] [--expires TIME] [--wait] FILE.tiff...\n");
+		fprintf(stderr, "usage: faxctl send --to NUMBER [--line L] [--header TEXT] [--priority N] [--at WHEN] [--expires TIME] [--cover NAME] [--wait] FILE...\n");
 		return EXIT_USAGE;
 	}
 	const char *why = NULL;
@@ -203,17 +237,36 @@ int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv)
 	dialrules_free(&rules);
 	if (ret != 0)
 		return ret;
+	for (int i = optind; i < argc; i++) {
+		if (access(argv[i], R_OK) < 0) {
+			fprintf(stderr, "faxctl: %s: %s\n", argv[i], g_strerror(errno));
+			return EXIT_NOINPUT;
+		}
+	}
 	int pages = 0;
 	gsize len = 0;
-	gchar *data = join_pages(argv + optind, argc - optind, &pages, &len);
-	if (data == NULL)
+	char *problem = NULL;
+	gchar *data = o.cover ? NULL : join_pages(argv + optind, argc - optind, &pages, &len, &problem);
+	bool is_message = data == NULL;
+	g_free(problem);
+	problem = NULL;
+	g_autofree char *owner = owner_name();
+	if (is_message)
+		data = files_as_message(argv + optind, argc - optind, owner, o.cover, &len, &problem);
+	if (data == NULL) {
+		fprintf(stderr, "faxctl: %s\n", problem);
+		g_free(problem);
 		return EXIT_NOINPUT;
+	}
 	char id[JOBID_SIZE] = "";
-	ret = submit(ctl, &o, &num, data, len, pages, id);
+	ret = submit(ctl, &o, &num, data, len, pages, is_message, id);
 	g_free(data);
 	if (ret != 0)
 		return ret;
-	printf("%s: queued to %s, %d page%s\n", id, num.e164, pages, pages == 1 ? "" : "s");
+	if (is_message)
+		printf("%s: queued to %s, to be rendered\n", id, num.e164);
+	else
+		printf("%s: queued to %s, %d page%s\n", id, num.e164, pages, pages == 1 ? "" : "s");
 	fflush(stdout);
 	return o.wait ? wait_for_job(ctl, id) : 0;
 }

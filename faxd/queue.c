@@ -177,6 +177,14 @@ static void apply_decision(struct queue *q, struct job *job, const struct fax_re
 		job->completed_at = now_s();
 }
 
+/* A far end that cannot take the resolution gets the job again at standard, when the job's
+   pages come from a message the render worker can render again. */
+static bool wants_rerender(const struct job *job, const struct fax_report *r)
+{
+	return r->outcome == FAX_OUTCOME_INCOMPATIBLE && job->message_doc > 0 && g_strcmp0(job->resolution, "standard") != 0 &&
+	       strstr(r->text, "resolution") != NULL;
+}
+
 static void call_done(void *ctx, const struct fax_report *r)
 {
 	struct active_call *ac = ctx;
@@ -197,6 +205,20 @@ static void call_done(void *ctx, const struct fax_report *r)
 		job->lease_until = 0;
 		g_free(job->result_text);
 		job->result_text = g_strdup("faxd stopped during the call; back to the queue");
+	} else if (wants_rerender(job, r)) {
+		/* the far end refused the resolution: the render worker makes the pages again */
+		job->state = JOB_STATE_RENDERING;
+		g_free(job->resolution);
+		job->resolution = g_strdup("standard");
+		job->pages_done = 0;
+		job->dials++;
+		g_free(job->lease_owner);
+		job->lease_owner = NULL;
+		job->lease_until = 0;
+		g_free(job->result_text);
+		job->result_text = g_strdup_printf("%s; rendering again at standard resolution", r->text);
+		if (ac->tiff != NULL)
+			g_unlink(ac->tiff);
 	} else {
 		apply_decision(q, job, r);
 	}
@@ -300,7 +322,7 @@ static void start_call(struct queue *q, struct line *line, struct job *job)
 	struct call_request req = {
 		.job_id = job->id, .number = job->number, .dial = job->dial ? job->dial : job->number,
 		.tiff = ac->tiff, .first_page = ac->first_page, .last_page = 0, .ident = job->tsi,
-		.header_info = job->header_line, .disable_v17 = job->disable_v17 != 0,
+		.header_info = job->header_line && *job->header_line ? job->header_line : NULL, .disable_v17 = job->disable_v17 != 0,
 		.disable_ecm = job->disable_ecm != 0, .progress = call_progress, .done = call_done, .ctx = ac,
 	};
 	g_hash_table_insert(q->active, job->id, ac);

@@ -297,6 +297,9 @@ static int parse_message(struct accept *acc, struct message_info *mi, int *code_
 {
 	g_auto(GStrv) pairs = read_headers(acc);
 	mi->headers = fax_headers_create();
+	/* times written without a zone are the gateway's local time */
+	g_autoptr(GTimeZone) local = g_time_zone_new_local();
+	fax_headers_set_timezone(mi->headers, g_time_zone_get_identifier(local));
 	int64_t now = g_get_real_time() / G_USEC_PER_SEC;
 	for (int i = 0; pairs[i] && pairs[i + 1]; i += 2) {
 		const char *name = pairs[i], *value = pairs[i + 1], *why = NULL;
@@ -353,7 +356,14 @@ static void job_from_fields(struct accept *acc, struct job *job, GHashTable *f, 
 	job->resolution = take(f, "resolution");
 	job->paper = take(f, "paper");
 	job->tsi = take(f, "tsi");
-	job->header_line = take(f, "header_line");
+	/* X-Fax-Header-Line is expanded now (date of submission, the number); "none" is kept as "". */
+	g_autofree char *header_tmpl = take(f, "header_line");
+	if (header_tmpl != NULL) {
+		char *line = fax_headers_header_line_expand(header_tmpl, now, NULL, job->number);
+		job->header_line = line ? line : g_strdup("");
+	}
+	/* a shared secret is checked, never stored */
+	g_free(take(f, "security_code"));
 	job->line = take(f, "line");
 	job->notify = take(f, "notify");
 	job->notify_to = take(f, "notify_to");
@@ -437,10 +447,10 @@ static int make_jobs(struct accept *acc, struct accept_rcpt *r, const struct mes
 		struct dial_number *num = &g_array_index(numbers, struct dial_number, i);
 		GHashTable *merged = fax_headers_merge(NULL, r->fax, mi->fields, NULL, NULL, r->index);
 		struct job *job = store_job_new();
-		job_from_fields(acc, job, merged, mi);
-		add_dsn_fields(job, r);
 		job->number = g_strdup(num->e164);
 		job->dial = g_strdup(num->dial);
+		job_from_fields(acc, job, merged, mi);
+		add_dsn_fields(job, r);
 		job->message_doc = message_doc;
 		if (store_job_insert(acc->ac->store, job, acc->ac->node) < 0) {
 			res->code = 451;

@@ -36,13 +36,13 @@
 
 #include "common/config.h"
 
-#define VALUE_MAX 256	    /* characters of one option value */
-#define TEMPLATE_MAX 64	    /* a cover template name */
-#define PORT_MAX 32	    /* a line name */
-#define SUBADDRESS_MAX 20   /* T.33 SUB digits */
-#define POSTD_MAX 40	    /* RFC 2846 post-dial, as dialrules */
-#define KEY_MAX 32	    /* an option name */
-#define IGNORED_MAX 256	    /* characters of the ignored-keys note */
+#define VALUE_MAX 256	  /* characters of one option value */
+#define TEMPLATE_MAX 64	  /* a cover template name */
+#define PORT_MAX 32	  /* a line name */
+#define SUBADDRESS_MAX 20 /* T.33 SUB digits */
+#define POSTD_MAX 40	  /* RFC 2846 post-dial, as dialrules */
+#define KEY_MAX 32	  /* an option name */
+#define IGNORED_MAX 256	  /* characters of the ignored-keys note */
 
 static const char *const default_imcea_types[] = {"FAX", NULL};
 static const char *const default_notes_domains[] = {"FAX", "ExtraFax", "RightFax", NULL};
@@ -278,7 +278,8 @@ static int check_number(struct parse *p, const char *s, size_t len, bool allow_s
 		if (bad == '+')
 			return fail(error_r, "\"+\" may only begin a fax number");
 		if ((unsigned char)bad > 0x20 && (unsigned char)bad < 0x7f)
-			return fail(error_r, "\"%c\" is not allowed in a fax number (use digits, +, - and .)", bad);
+			return fail(error_r, "\"%c\" is not allowed in a fax number (use digits, +, - and .)",
+				    bad);
 		return fail(error_r, "only digits, +, - and . are allowed in a fax number");
 	}
 	if (space && !allow_spaces)
@@ -580,14 +581,16 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return set_once(p, &a->paper, g_strdup("legal"), "the paper size") < 0 ? -1 : 1;
 	case OPT_RETRIES:
 		if ((n = parse_small_int(v, FAX_ADDRESS_MAX_RETRIES)) < 0)
-			return fail(error_r, "retries= expects a whole number from 0 to %d", FAX_ADDRESS_MAX_RETRIES);
+			return fail(error_r, "retries= expects a whole number from 0 to %d",
+				    FAX_ADDRESS_MAX_RETRIES);
 		return set_int_once(p, &a->retries, n, "retries=") < 0 ? -1 : 1;
 	case OPT_BILLING:
 		return set_once(p, &a->billing, g_steal_pointer(&v), "billing=") < 0 ? -1 : 1;
 	case OPT_T33S: {
 		char *digits = digits_only(v, SUBADDRESS_MAX);
 		if (digits == NULL)
-			return fail(error_r, "T33S= expects 1 to %d digits (the T.33 subaddress)", SUBADDRESS_MAX);
+			return fail(error_r, "T33S= expects 1 to %d digits (the T.33 subaddress)",
+				    SUBADDRESS_MAX);
 		return set_once(p, &a->t33s, digits, "the subaddress") < 0 ? -1 : 1;
 	}
 	case OPT_ISUB: {
@@ -599,8 +602,9 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	}
 	case OPT_POSTD:
 		if (strlen(v) > POSTD_MAX || strspn(v, "0123456789*#ABCDabcdPpWw,-.") != strlen(v))
-			return fail(error_r, "POSTD= expects up to %d of 0-9 * # A-D, p (pause), w (wait) "
-					     "(write # as %%23)",
+			return fail(error_r,
+				    "POSTD= expects up to %d of 0-9 * # A-D, p (pause), w (wait) "
+				    "(write # as %%23)",
 				    POSTD_MAX);
 		return set_once(p, &a->postd, g_steal_pointer(&v), "POSTD=") < 0 ? -1 : 1;
 	case OPT_COMMENTS:
@@ -751,7 +755,8 @@ static size_t notes_suffix(const struct parse *p, const char *s, size_t len, cha
 {
 	for (const char *const *d = p->set->notes_domains; d != NULL && *d != NULL; d++) {
 		size_t dl = strlen(*d);
-		if (dl > 0 && len > dl + 1 && s[len - dl - 1] == sep && g_ascii_strncasecmp(s + len - dl, *d, dl) == 0)
+		if (dl > 0 && len > dl + 1 && s[len - dl - 1] == sep &&
+		    g_ascii_strncasecmp(s + len - dl, *d, dl) == 0)
 			return dl + 1;
 	}
 	return 0;
@@ -802,7 +807,9 @@ static int parse_mapi(struct parse *p, const char *text)
 			if (strv_has_case(p->set->notes_domains, canonical, strlen(canonical))) {
 				char *at2 = strrchr(name, '@');
 				if (at2 == NULL)
-					return fail(error_r, "no fax number before the Notes domain (Name@Number@FAX)");
+					return fail(
+					    error_r,
+					    "no fax number before the Notes domain (Name@Number@FAX)");
 				g_free(canonical);
 				canonical = g_strdup(at2 + 1);
 				*at2 = '\0';
@@ -827,7 +834,8 @@ static int parse_mapi(struct parse *p, const char *text)
 		char *digits = special[0] == '#' ? digits_only(special + 1, SUBADDRESS_MAX) : NULL;
 		if (digits != NULL)
 			p->a->t33s = digits;
-		else if (strlen(special) <= POSTD_MAX && strspn(special, "0123456789*#ABCDabcdPpWw,-. ") == strlen(special))
+		else if (strlen(special) <= POSTD_MAX &&
+			 strspn(special, "0123456789*#ABCDabcdPpWw,-. ") == strlen(special))
 			p->a->postd = g_strdup(special);
 		else
 			return fail(error_r, "the special dialing part of the MAPI fax address must be "

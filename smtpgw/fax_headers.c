@@ -26,19 +26,34 @@
 #include "common/config.h"
 #include "smtpgw/fax_address.h"
 
-#define IGNORED_MAX 512	     /* characters of the ignored-names note */
-#define NAME_SHOWN_MAX 64    /* characters of an unknown header name kept in the note */
-#define LIST_ITEM_MAX 64     /* characters of one X-Fax-Tags / X-Fax-Attach-Library item */
-#define ADDRESS_MAX 254	     /* RFC 5321 path limit */
-#define NUMBER_MAX 128	     /* characters of one X-Fax-Number */
-#define PRIORITY_NORMAL 5    /* the highest an untrusted submitter gets */
+#define IGNORED_MAX 512	      /* characters of the ignored-names note */
+#define NAME_SHOWN_MAX 64     /* characters of an unknown header name kept in the note */
+#define LIST_ITEM_MAX 64      /* characters of one X-Fax-Tags / X-Fax-Attach-Library item */
+#define ADDRESS_MAX 254	      /* RFC 5321 path limit */
+#define NUMBER_MAX 128	      /* characters of one X-Fax-Number */
+#define PRIORITY_NORMAL 5     /* the highest an untrusted submitter gets */
 #define HEADER_LINE_NUMBER 16 /* width %n counts for: "+" and 15 digits */
 
-#define DEF(n, t, c, f, mn, mx) {n, t, c, f, false, false, mn, mx, false}
-#define TEXT(n, f, mx) {n, FAX_HDR_TEXT, NULL, f, false, false, 0, mx, false}
-#define TEXT_INDEXED(n, f, mx) {n, FAX_HDR_TEXT, NULL, f, false, false, 0, mx, true}
-#define TRUSTED(n, t, f, mx) {n, t, NULL, f, false, true, 0, mx, false}
-#define ADMIN(n, t, c, f, mx) {n, t, c, f, true, false, 0, mx, false}
+#define DEF(n, t, c, f, mn, mx)                                                                              \
+	{                                                                                                    \
+		n, t, c, f, false, false, mn, mx, false                                                      \
+	}
+#define TEXT(n, f, mx)                                                                                       \
+	{                                                                                                    \
+		n, FAX_HDR_TEXT, NULL, f, false, false, 0, mx, false                                         \
+	}
+#define TEXT_INDEXED(n, f, mx)                                                                               \
+	{                                                                                                    \
+		n, FAX_HDR_TEXT, NULL, f, false, false, 0, mx, true                                          \
+	}
+#define TRUSTED(n, t, f, mx)                                                                                 \
+	{                                                                                                    \
+		n, t, NULL, f, false, true, 0, mx, false                                                     \
+	}
+#define ADMIN(n, t, c, f, mx)                                                                                \
+	{                                                                                                    \
+		n, t, c, f, true, false, 0, mx, false                                                        \
+	}
 
 const struct fax_header_def fax_header_defs[] = {
     DEF("X-Fax-Number", FAX_HDR_NUMBER, NULL, "numbers", 0, FAX_HEADERS_MAX_NUMBERS),
@@ -324,8 +339,9 @@ static int check_number_text(const char *hn, const char *s, const char **error_r
 	if (letters)
 		return fail(error_r, "%s: letters are not allowed in a fax number", hn);
 	if (other || digits == 0)
-		return fail(error_r, "%s: expected fax numbers (digits, +, - . ( ) and spaces), "
-				     "separated by commas",
+		return fail(error_r,
+			    "%s: expected fax numbers (digits, +, - . ( ) and spaces), "
+			    "separated by commas",
 			    hn);
 	return 0;
 }
@@ -350,8 +366,8 @@ static char *parse_number_item(const char *hn, const char *item, const char **er
 		bool isub = false;
 		for (char **p = parts + 1; *p != NULL; p++) {
 			char *param = g_strstrip(*p);
-			if (!isub && (isub = g_ascii_strncasecmp(param, "isub=", 5) == 0) && param[5] != '\0' &&
-			    strspn(param + 5, "0123456789-.") == strlen(param + 5)) {
+			if (!isub && (isub = g_ascii_strncasecmp(param, "isub=", 5) == 0) &&
+			    param[5] != '\0' && strspn(param + 5, "0123456789-.") == strlen(param + 5)) {
 				g_string_append_printf(out, "#%s", param + 5);
 				continue;
 			}
@@ -376,7 +392,8 @@ static char *parse_enum(const struct fax_header_def *d, const char *hn, const ch
 			return g_strdup(*w);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(enum_aliases); i++) {
-		if (strcmp(enum_aliases[i].field, d->field) == 0 && g_ascii_strcasecmp(enum_aliases[i].alias, v) == 0)
+		if (strcmp(enum_aliases[i].field, d->field) == 0 &&
+		    g_ascii_strcasecmp(enum_aliases[i].alias, v) == 0)
 			return g_strdup(enum_aliases[i].value);
 	}
 	GString *expect = g_string_new(NULL);
@@ -460,7 +477,8 @@ static int parse_time(GTimeZone *tz, const char *s, int64_t *t_r)
 		return -1;
 	if (ss == 60)
 		ss = 59; /* a leap second: the second before */
-	GDateTime *dt = zone ? g_date_time_new_utc(year, mo, d, hh, mi, ss) : g_date_time_new(tz, year, mo, d, hh, mi, ss);
+	GDateTime *dt = zone ? g_date_time_new_utc(year, mo, d, hh, mi, ss)
+			     : g_date_time_new(tz, year, mo, d, hh, mi, ss);
 	if (dt == NULL)
 		return -1;
 	*t_r = g_date_time_to_unix(dt) - offset;
@@ -494,7 +512,11 @@ static int header_line_width(const char *t)
 			continue;
 		}
 		switch (*++t) {
-		case 'd': case 'm': case 'y': case 'H': case 'M':
+		case 'd':
+		case 'm':
+		case 'y':
+		case 'H':
+		case 'M':
 			width += 2;
 			break;
 		case 'Y':
@@ -552,7 +574,8 @@ static int collect_addresses(InternetAddressList *list, GPtrArray *out, int dept
 	for (int i = 0; i < n; i++) {
 		InternetAddress *ia = internet_address_list_get_address(list, i);
 		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-			InternetAddressList *members = internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+			InternetAddressList *members =
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
 			if (depth > 0 || members == NULL || collect_addresses(members, out, depth + 1) < 0)
 				return -1;
 			continue;
@@ -596,7 +619,8 @@ static char *parse_address_list(const struct fax_header_def *d, const char *hn, 
 }
 
 /* Items of a list value, trimmed, empty ones dropped; NULL with *error_r when one is bad. */
-static GPtrArray *list_items(const struct fax_header_def *d, const char *hn, const char *v, const char **error_r)
+static GPtrArray *list_items(const struct fax_header_def *d, const char *hn, const char *v,
+			     const char **error_r)
 {
 	bool tokens = d->choices != NULL && strcmp(d->choices, "token") == 0;
 	GPtrArray *items = g_ptr_array_new_with_free_func(g_free);
@@ -605,17 +629,19 @@ static GPtrArray *list_items(const struct fax_header_def *d, const char *hn, con
 		char *item = g_strstrip(*p);
 		if (*item == '\0')
 			continue;
-		bool ok = tokens ? is_token(item, LIST_ITEM_MAX)
-				 : g_utf8_validate(item, -1, NULL) && g_utf8_strlen(item, -1) <= LIST_ITEM_MAX;
+		bool ok = tokens
+			      ? is_token(item, LIST_ITEM_MAX)
+			      : g_utf8_validate(item, -1, NULL) && g_utf8_strlen(item, -1) <= LIST_ITEM_MAX;
 		for (const char *c = item; ok && *c != '\0'; c++)
 			ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
 		if (!ok) {
 			g_ptr_array_unref(items);
 			if (tokens)
-				fail(error_r, "%s: expected names (letters, digits, . _ -) separated by commas", hn);
+				fail(error_r,
+				     "%s: expected names (letters, digits, . _ -) separated by commas", hn);
 			else
-				fail(error_r, "%s: expected items of up to %d characters separated by commas", hn,
-				     LIST_ITEM_MAX);
+				fail(error_r, "%s: expected items of up to %d characters separated by commas",
+				     hn, LIST_ITEM_MAX);
 			return NULL;
 		}
 		g_ptr_array_add(items, g_strdup(item));
@@ -629,7 +655,8 @@ static void update_priority(struct fax_headers *h)
 {
 	for (int s = PRIO_SOURCES - 1; s >= 0; s--) {
 		if (h->prio[s] >= 0) {
-			g_hash_table_replace(h->fields, g_strdup("priority"), g_strdup_printf("%d", h->prio[s]));
+			g_hash_table_replace(h->fields, g_strdup("priority"),
+					     g_strdup_printf("%d", h->prio[s]));
 			return;
 		}
 	}
@@ -665,7 +692,8 @@ static int add_mua_priority(struct fax_headers *h, const char *name, const char 
 }
 
 /* Store a single value; the same value again is fine, another is an error. */
-static int store_single(struct fax_headers *h, const char *hn, const char *field, char *value, const char **error_r)
+static int store_single(struct fax_headers *h, const char *hn, const char *field, char *value,
+			const char **error_r)
 {
 	const char *old = g_hash_table_lookup(h->fields, field);
 	if (old != NULL) {
@@ -677,8 +705,8 @@ static int store_single(struct fax_headers *h, const char *hn, const char *field
 	return 0;
 }
 
-static int store_list(struct fax_headers *h, const struct fax_header_def *d, const char *hn, const char *field,
-		      GPtrArray *items, const char **error_r)
+static int store_list(struct fax_headers *h, const struct fax_header_def *d, const char *hn,
+		      const char *field, GPtrArray *items, const char **error_r)
 {
 	const char *old = g_hash_table_lookup(h->fields, field);
 	g_auto(GStrv) have = g_strsplit(old != NULL ? old : "", ",", -1);
@@ -790,29 +818,33 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		break;
 	case FAX_HDR_INT:
 		if (parse_int_range(v, d->min, d->max, &n) < 0)
-			return fail(error_r, "%s: expected a whole number from %lld to %lld", hn, (long long)d->min,
-				    (long long)d->max);
+			return fail(error_r, "%s: expected a whole number from %lld to %lld", hn,
+				    (long long)d->min, (long long)d->max);
 		value = g_strdup_printf("%lld", (long long)n);
 		break;
 	case FAX_HDR_DURATION:
 		if (strlen(v) > 12 || config_parse_duration(v, &n) < 0 || n < d->min || n > d->max)
-			return fail(error_r, "%s: expected seconds (or a number with s, m, h or d) from %lld to %lld",
+			return fail(error_r,
+				    "%s: expected seconds (or a number with s, m, h or d) from %lld to %lld",
 				    hn, (long long)d->min, (long long)d->max);
 		value = g_strdup_printf("%lld", (long long)n);
 		break;
 	case FAX_HDR_TIME:
 	case FAX_HDR_TIME_OR_SECONDS:
-		if (d->type == FAX_HDR_TIME_OR_SECONDS && *v != '\0' && strspn(v, "0123456789") == strlen(v)) {
+		if (d->type == FAX_HDR_TIME_OR_SECONDS && *v != '\0' &&
+		    strspn(v, "0123456789") == strlen(v)) {
 			if (parse_int_range(v, 1, FAX_HEADERS_MAX_SCHEDULE, &n) < 0)
 				return fail(error_r, "%s: expected a time or 1 to %d seconds", hn,
 					    FAX_HEADERS_MAX_SCHEDULE);
 			t = now + n;
 		} else if (parse_time(h->tz, v, &t) < 0) {
-			return fail(error_r, "%s: expected a time such as 2025-06-25T15:30:00Z or 2025-06-25 15:30%s",
+			return fail(error_r,
+				    "%s: expected a time such as 2025-06-25T15:30:00Z or 2025-06-25 15:30%s",
 				    hn, d->type == FAX_HDR_TIME_OR_SECONDS ? ", or seconds" : "");
 		}
 		if (t - now > FAX_HEADERS_MAX_SCHEDULE)
-			return fail(error_r, "%s: more than %d days ahead", hn, FAX_HEADERS_MAX_SCHEDULE / 86400);
+			return fail(error_r, "%s: more than %d days ahead", hn,
+				    FAX_HEADERS_MAX_SCHEDULE / 86400);
 		if (d->type == FAX_HDR_TIME_OR_SECONDS && t <= now)
 			return fail(error_r, "%s: already past", hn);
 		value = g_strdup_printf("%lld", (long long)t);
@@ -846,11 +878,13 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		}
 		int width = header_line_width(v);
 		if (width < 0)
-			return fail(error_r, "%s: expected printable ASCII with %%d %%m %%Y %%y %%H %%M %%n %%%% "
-					     "(or none)",
+			return fail(error_r,
+				    "%s: expected printable ASCII with %%d %%m %%Y %%y %%H %%M %%n %%%% "
+				    "(or none)",
 				    hn);
 		if (width > d->max)
-			return fail(error_r, "%s: longer than %lld characters after expansion (%%n counts %d)", hn,
+			return fail(error_r,
+				    "%s: longer than %lld characters after expansion (%%n counts %d)", hn,
 				    (long long)d->max, HEADER_LINE_NUMBER);
 		value = g_strdup(v);
 		break;
@@ -874,7 +908,8 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		else if (is_token(v, (size_t)d->max))
 			value = g_strdup(v);
 		else
-			return fail(error_r, "%s: expected none, default or a template name (letters, digits, . _ -)",
+			return fail(error_r,
+				    "%s: expected none, default or a template name (letters, digits, . _ -)",
 				    hn);
 		break;
 	case FAX_HDR_NOTIFY:
@@ -898,16 +933,16 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		}
 		if (!ok || digits->len < 3 || digits->len > (gsize)d->max + 1 || digits->str[1] == '0') {
 			g_string_free(digits, TRUE);
-			return fail(error_r, "%s: expected an international number (+ and up to %lld digits)", hn,
-				    (long long)d->max);
+			return fail(error_r, "%s: expected an international number (+ and up to %lld digits)",
+				    hn, (long long)d->max);
 		}
 		value = g_string_free(digits, FALSE);
 		break;
 	}
 	case FAX_HDR_TOKEN:
 		if (!is_token(v, (size_t)d->max))
-			return fail(error_r, "%s: expected a name of letters, digits, . _ - (at most %lld)", hn,
-				    (long long)d->max);
+			return fail(error_r, "%s: expected a name of letters, digits, . _ - (at most %lld)",
+				    hn, (long long)d->max);
 		value = g_strdup(v);
 		break;
 	}
@@ -979,7 +1014,8 @@ static void apply_level(GHashTable *result, GHashTable *level, int rcpt_index)
 		char *end;
 		long idx = strtol(hash + 1, &end, 10);
 		if (*end == '\0' && end != hash + 1 && idx == rcpt_index)
-			g_hash_table_replace(result, g_strndup(k, (gsize)(hash - (const char *)k)), g_strdup(v));
+			g_hash_table_replace(result, g_strndup(k, (gsize)(hash - (const char *)k)),
+					     g_strdup(v));
 	}
 }
 
@@ -997,7 +1033,10 @@ static GHashTable *address_level(const struct fax_address *a)
 	put(t, "recipient_company", a->company);
 	put(t, "sender_name", a->from);
 	if (a->cover != NULL)
-		put(t, "cover", strcmp(a->cover, "yes") == 0 ? "default" : strcmp(a->cover, "no") == 0 ? "none" : a->cover);
+		put(t, "cover",
+		    strcmp(a->cover, "yes") == 0  ? "default"
+		    : strcmp(a->cover, "no") == 0 ? "none"
+						  : a->cover);
 	put(t, "resolution", a->resolution);
 	put(t, "paper", a->paper);
 	put(t, "subaddress", a->t33s);
@@ -1023,7 +1062,8 @@ static GHashTable *address_level(const struct fax_address *a)
 
 static bool is_ceiling(const char *field)
 {
-	return strcmp(field, "priority") == 0 || strcmp(field, "retries") == 0 || strcmp(field, "max_speed") == 0;
+	return strcmp(field, "priority") == 0 || strcmp(field, "retries") == 0 ||
+	       strcmp(field, "max_speed") == 0;
 }
 
 static bool as_int(const char *s, int64_t *n_r)
@@ -1098,7 +1138,9 @@ char *fax_headers_header_line_expand(const char *tmpl, int64_t when, const char 
 		} else if (c == 'n') {
 			const char *p = number != NULL ? number : "";
 			for (int i = 0; p[i] != '\0' && i < HEADER_LINE_NUMBER; i++)
-				g_string_append_c(out, (unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f ? p[i] : '?');
+				g_string_append_c(
+				    out,
+				    (unsigned char)p[i] >= 0x20 && (unsigned char)p[i] < 0x7f ? p[i] : '?');
 		} else if (dt != NULL) {
 			char fmt[3] = {'%', c, '\0'};
 			char *s = g_date_time_format(dt, fmt);

@@ -51,15 +51,15 @@ enum fax_header_type {
 
 /* One X-Fax-* header the schema knows: name, value type, and where it goes. */
 struct fax_header_def {
-	const char *name;    /* "X-Fax-Resolution" */
+	const char *name; /* "X-Fax-Resolution" */
 	enum fax_header_type type;
 	const char *choices; /* FAX_HDR_ENUM: "standard|fine|superfine" */
 	const char *field;   /* the settings field: "resolution" */
 	bool admin_only;     /* honoured only when admin (X-Fax-Port) */
 	bool trusted_only;   /* honoured only when trusted (X-Fax-TSI) */
 	/* added beyond the first design: */
-	int64_t min, max;    /* INT/DURATION range; TEXT/OPAQUE/LIST: max characters (items for LIST) */
-	bool indexed;	     /* also X-Fax-<Name>-N for the Nth RCPT TO -> field "name#N" */
+	int64_t min, max; /* INT/DURATION range; TEXT/OPAQUE/LIST: max characters (items for LIST) */
+	bool indexed;	  /* also X-Fax-<Name>-N for the Nth RCPT TO -> field "name#N" */
 };
 
 /* The whole schema (research §3.2, plus X-Fax-Idempotency-Key), ended by an entry with name NULL. */

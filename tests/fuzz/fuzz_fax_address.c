@@ -85,9 +85,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (const char *e = error; *e != '\0'; e++)
 			check(*e >= 0x20 && *e < 0x7f, "the reason is printable ASCII", text);
 	} else {
-		check(a != NULL && a->number != NULL && a->form != NULL, "an address has a number and form", text);
+		check(a != NULL && a->number != NULL && a->form != NULL, "an address has a number and form",
+		      text);
 		check(strlen(a->number) <= FAX_ADDRESS_MAX_NUMBER, "the number is bounded", text);
-		check(strspn(a->number, "0123456789+-.#() ") == strlen(a->number), "the number alphabet", text);
+		check(strspn(a->number, "0123456789+-.#() ") == strlen(a->number), "the number alphabet",
+		      text);
 		check(strpbrk(a->number, "0123456789") != NULL, "the number has digits", text);
 		check_text(a->name, "name is clean UTF-8", text);
 		check_text(a->company, "company is clean UTF-8", text);

@@ -114,7 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *hl = g_hash_table_lookup(fields, "header_line");
 	if (hl != NULL) {
 		char *line = fax_headers_header_line_expand(hl, NOW, "Europe/Berlin", "+15551234567");
-		check(strcmp(hl, "none") == 0 ? line == NULL : line != NULL, "an accepted header line expands");
+		check(strcmp(hl, "none") == 0 ? line == NULL : line != NULL,
+		      "an accepted header line expands");
 		if (line != NULL)
 			check(strlen(line) <= FAX_HEADERS_HEADER_LINE_MAX, "an expanded line fits");
 		g_free(line);

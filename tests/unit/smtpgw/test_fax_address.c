@@ -49,10 +49,10 @@ static int teardown(void **state)
 static char *describe(const struct fax_address *a)
 {
 	GString *s = g_string_new(NULL);
-#define OPT(key, v)                                                                                                \
-	do {                                                                                                       \
-		if ((v) != NULL)                                                                                   \
-			g_string_append_printf(s, "%s%s=%s", s->len ? ";" : "", key, (const char *)(v));          \
+#define OPT(key, v)                                                                                          \
+	do {                                                                                                 \
+		if ((v) != NULL)                                                                             \
+			g_string_append_printf(s, "%s%s=%s", s->len ? ";" : "", key, (const char *)(v));     \
 	} while (0)
 	OPT("company", a->company);
 	OPT("from", a->from);
@@ -143,7 +143,8 @@ static const struct good_case good[] = {
      "caret", "cover=legal_form;res=standard;paper=a4;billing=X42;retries=3"},
     {"5551234567^COARSE^LEGAL", "5551234567", "+15551234567", NULL, "caret", "res=standard;paper=legal"},
     {"5551234567^fine^letter", "5551234567", "+15551234567", NULL, "caret", "res=fine;paper=letter"},
-    {"5551234567^NOPREFIX^PORT=line2", "5551234567", "+15551234567", NULL, "caret", "port=line2;noprefix;admin"},
+    {"5551234567^NOPREFIX^PORT=line2", "5551234567", "+15551234567", NULL, "caret",
+     "port=line2;noprefix;admin"},
     {"5551234567^COMPANY=Doe_%26_Sons", "5551234567", "+15551234567", NULL, "caret", "company=Doe & Sons"},
     /* Faximum name fields */
     {"Jane_Doe/Acme_Ltd/Sales/Room_4/5551234567", "5551234567", "+15551234567", "Jane Doe", "keyed",
@@ -185,7 +186,8 @@ static const struct good_case good[] = {
      "postd=,,,,567"},
     {"\"a@b@+15551234567\"", "+15551234567", "+15551234567", "a@b", "quoted-mapi", ""},
     {"John Doe@+1 (555) 123-4567", "+1 (555) 123-4567", "+15551234567", "John Doe", "quoted-mapi", ""},
-    {"\"John \\\"JD\\\" Doe@5551234567\"", "5551234567", "+15551234567", "John \"JD\" Doe", "quoted-mapi", ""},
+    {"\"John \\\"JD\\\" Doe@5551234567\"", "5551234567", "+15551234567", "John \"JD\" Doe", "quoted-mapi",
+     ""},
     {"\"@5551234567\"", "5551234567", "+15551234567", NULL, "quoted-mapi", ""},
     /* quoted non-MAPI: spaces allowed */
     {"\"+4930 1234567\"", "+4930 1234567", "+49301234567", NULL, "plain", ""},
@@ -220,7 +222,9 @@ static const struct bad_case bad[] = {
     {"555*1234567", "\"*\" is not allowed"},
     {"5551234567%FA", "letters are not allowed"},
     {"555%1234567", "\"%\" is not allowed"},
-    {"555\xc3\xa9" "1234567", "only digits"},
+    {"555\xc3\xa9"
+     "1234567",
+     "only digits"},
     {"---", "no digits"},
     {"+", "no digits"},
     {"5551234567/5551234568", "more than one fax number"},
@@ -317,7 +321,8 @@ static void test_good(void **state)
 			fail_msg("case %zu \"%s\": form %s", i, c->local, a->form);
 		g_autofree char *opts = describe(a);
 		if (strcmp(opts, c->options) != 0)
-			fail_msg("case %zu \"%s\": options \"%s\", expected \"%s\"", i, c->local, opts, c->options);
+			fail_msg("case %zu \"%s\": options \"%s\", expected \"%s\"", i, c->local, opts,
+				 c->options);
 		assert_null(fax_address_ignored(a));
 
 		struct dial_number num;
@@ -536,10 +541,14 @@ int main(void)
 	/* A GLib critical or warning is a bug here (a NULL passed on, a bad conversion). */
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good),	      cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_dialrules_rejects), cmocka_unit_test(test_unknown_options),
-	    cmocka_unit_test(test_settings),	      cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_cleaning),	      cmocka_unit_test(test_prefixes),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_dialrules_rejects),
+	    cmocka_unit_test(test_unknown_options),
+	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_cleaning),
+	    cmocka_unit_test(test_prefixes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -35,10 +35,16 @@ static const struct good_case good[] = {
     {"X-Fax-Number", "TEL:+1-555-123-4567;isub=6377", "numbers", "+1-555-123-4567#6377"},
     {"x-fax-number", " 5551234567 ,, ", "numbers", "5551234567"},
     {"X-Fax-Recipient-Name", "John Doe", "recipient_name", "John Doe"},
-    {"X-Fax-Recipient-Name", "=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?=", "recipient_name", "J\xc3\xbcrgen M\xc3\xbcller"},
+    {"X-Fax-Recipient-Name", "=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?=", "recipient_name",
+     "J\xc3\xbcrgen M\xc3\xbcller"},
     {"X-Fax-Recipient-Name", "=?ISO-8859-1?B?SvxyZ2Vu?= Schmidt", "recipient_name", "J\xc3\xbcrgen Schmidt"},
     {"X-Fax-Recipient-Name", "Jos\xc3\xa9", "recipient_name", "Jos\xc3\xa9"},
-    {"X-Fax-Recipient-Name", "Bad\xff" "Byte", "recipient_name", "Bad\xef\xbf\xbd" "Byte"},
+    {"X-Fax-Recipient-Name",
+     "Bad\xff"
+     "Byte",
+     "recipient_name",
+     "Bad\xef\xbf\xbd"
+     "Byte"},
     {"X-Fax-Recipient-Name-2", "Ann Lee", "recipient_name#2", "Ann Lee"},
     {"X-FAX-RECIPIENT-NAME-100", "Last", "recipient_name#100", "Last"},
     {"X-Fax-Recipient-Company", "Doe Sprockets", "recipient_company", "Doe Sprockets"},
@@ -133,9 +139,15 @@ static const struct bad_case bad[] = {
     {"X-Fax-Number", "555*123", "X-Fax-Number: expected fax numbers*"},
     {"X-Fax-Number", "555#123", "X-Fax-Number: write a subaddress as tel:NUMBER;isub=DIGITS"},
     {"X-Fax-Number", "tel:+15551234567;ext=12", "X-Fax-Number: tel: URI parameters other than isub=*"},
-    {"X-Fax-Number", "tel:+155512#4\x15" "67;isub=12", "X-Fax-Number: write a subaddress as tel:NUMBER;isub=DIGITS"},
+    {"X-Fax-Number",
+     "tel:+155512#4\x15"
+     "67;isub=12",
+     "X-Fax-Number: write a subaddress as tel:NUMBER;isub=DIGITS"},
     {"X-Fax-Number", "tel:+15551234567;isub=1;isub=2", "X-Fax-Number: tel: URI parameters other than isub=*"},
-    {"X-Fax-Number", "tel:+1555\x01" "1234567", "X-Fax-Number: expected fax numbers*"},
+    {"X-Fax-Number",
+     "tel:+1555\x01"
+     "1234567",
+     "X-Fax-Number: expected fax numbers*"},
     {"X-Fax-Number", "tel:", "X-Fax-Number: expected a number after tel:"},
     {"X-Fax-Number", ",,", "X-Fax-Number: expected fax numbers separated by commas"},
     {"X-Fax-Number", "-", "X-Fax-Number: expected fax numbers*"},
@@ -183,7 +195,8 @@ static const struct bad_case bad[] = {
     {"X-Fax-Tags", "a,\x01", "X-Fax-Tags: expected items*"},
     {"X-Fax-Tags", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z,1,2,3,4,5,6,7",
      "X-Fax-Tags: more than 32 items"},
-    {"X-Fax-Notify", "sometimes", "X-Fax-Notify: expected never, failure, success or always, optionally +delay"},
+    {"X-Fax-Notify", "sometimes",
+     "X-Fax-Notify: expected never, failure, success or always, optionally +delay"},
     {"X-Fax-Notify", "never,failure", "X-Fax-Notify: expected never*"},
     {"X-Fax-Notify", ",", "X-Fax-Notify: expected never*"},
     {"X-Fax-Notify-To", "not an address", "X-Fax-Notify-To: expected mail addresses*"},
@@ -193,7 +206,8 @@ static const struct bad_case bad[] = {
      "X-Fax-Notify-To: more than 10 addresses"},
     {"X-Fax-Notify-Format", "pdf", "X-Fax-Notify-Format: expected text, html, json, xml, csv or dsn"},
     {"X-Fax-Notify-Attach", "png", "X-Fax-Notify-Attach: expected none, pdf, tiff or first-page"},
-    {"X-Fax-Security-Code", "\xc3\xa9", "X-Fax-Security-Code: expected at most 64 printable ASCII characters"},
+    {"X-Fax-Security-Code", "\xc3\xa9",
+     "X-Fax-Security-Code: expected at most 64 printable ASCII characters"},
     {"X-Fax-Suppress-Blank-Pages", "sure", "X-Fax-Suppress-Blank-Pages: expected yes or no"},
     {"X-Fax-Port", "line 2", "X-Fax-Port: expected a name of letters*"},
     {"X-Fax-No-Prefix", "please", "X-Fax-No-Prefix: expected yes or no"},
@@ -214,7 +228,8 @@ static void expect_error(const char *error, const char *expected, const char *wh
 {
 	check_reason(error);
 	size_t n = strlen(expected);
-	bool ok = n > 0 && expected[n - 1] == '*' ? strncmp(error, expected, n - 1) == 0 : strcmp(error, expected) == 0;
+	bool ok = n > 0 && expected[n - 1] == '*' ? strncmp(error, expected, n - 1) == 0
+						  : strcmp(error, expected) == 0;
 	if (!ok)
 		fail_msg("%s: \"%s\", expected \"%s\"", what, error, expected);
 }
@@ -229,8 +244,8 @@ static void test_good(void **state)
 			fail_msg("case %zu %s: %s", i, c->name, error);
 		const char *v = g_hash_table_lookup(fax_headers_fields(h), c->field);
 		if (v == NULL || strcmp(v, c->expected) != 0)
-			fail_msg("case %zu %s: %s = \"%s\", expected \"%s\"", i, c->name, c->field, v ? v : "(none)",
-				 c->expected);
+			fail_msg("case %zu %s: %s = \"%s\", expected \"%s\"", i, c->name, c->field,
+				 v ? v : "(none)", c->expected);
 		assert_int_equal(g_hash_table_size(fax_headers_fields(h)), 1);
 		assert_null(fax_headers_ignored(h));
 		fax_headers_free(&h);
@@ -286,7 +301,8 @@ static void test_schema_covered(void **state)
 		fax_headers_free(&h);
 		h = fax_headers_create();
 		assert_int_equal(fax_headers_add(h, d->name, over, true, true, NOW, &error), -1);
-		g_autofree char *expected = g_strdup_printf("%s: longer than %lld characters", d->name, (long long)d->max);
+		g_autofree char *expected =
+		    g_strdup_printf("%s: longer than %lld characters", d->name, (long long)d->max);
 		expect_error(error, expected, d->name);
 		fax_headers_free(&h);
 	}
@@ -305,9 +321,16 @@ static void test_lookup(void **state)
 	d = fax_header_def_find("X-Fax-Cover-Custom-3", &index);
 	assert_string_equal(d->field, "cover_custom_3");
 	assert_int_equal(index, 0);
-	static const char *const unknown[] = {"X-Fax-Recipient-Name-0", "X-Fax-Recipient-Name-01",
-					      "X-Fax-Recipient-Name-101", "X-Fax-Recipient-Name-", "X-Fax-Resolution-2",
-					      "X-Fax-Cover-Custom-10", "X-Fax-Recipient-Name-1x", "X-Fax-", "-", ""};
+	static const char *const unknown[] = {"X-Fax-Recipient-Name-0",
+					      "X-Fax-Recipient-Name-01",
+					      "X-Fax-Recipient-Name-101",
+					      "X-Fax-Recipient-Name-",
+					      "X-Fax-Resolution-2",
+					      "X-Fax-Cover-Custom-10",
+					      "X-Fax-Recipient-Name-1x",
+					      "X-Fax-",
+					      "-",
+					      ""};
 	for (size_t i = 0; i < G_N_ELEMENTS(unknown); i++)
 		assert_null(fax_header_def_find(unknown[i], &index));
 	assert_null(fax_header_def_find(NULL, NULL));
@@ -376,8 +399,8 @@ static void test_trust(void **state)
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct fax_headers *h = fax_headers_create();
 		const char *error = NULL;
-		assert_int_equal(fax_headers_add(h, cases[i].name, cases[i].value, cases[i].trusted, cases[i].admin, NOW,
-						 &error),
+		assert_int_equal(fax_headers_add(h, cases[i].name, cases[i].value, cases[i].trusted,
+						 cases[i].admin, NOW, &error),
 				 0);
 		if (cases[i].kept) {
 			assert_int_equal(g_hash_table_size(fax_headers_fields(h)), 1);
@@ -391,8 +414,9 @@ static void test_trust(void **state)
 	/* an ignored header's bad value is no error */
 	struct fax_headers *h = fax_headers_create();
 	const char *error = NULL;
-	assert_int_equal(fax_headers_add(h, "X-Fax-TSI", "far too long for a TSI field here", false, false, NOW, &error),
-			 0);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-TSI", "far too long for a TSI field here", false, false, NOW, &error),
+	    0);
 	/* untrusted priority: at most normal, noted */
 	assert_int_equal(fax_headers_add(h, "X-Fax-Priority", "9", false, false, NOW, &error), 0);
 	assert_string_equal(g_hash_table_lookup(fax_headers_fields(h), "priority"), "5");
@@ -427,8 +451,8 @@ static void test_importance(void **state)
 	assert_string_equal(priority_after(imp, normal, 1, true), "5");
 	assert_string_equal(priority_after(imp, junk, 1, true), "-");
 	assert_string_equal(priority_after(imp, high, 1, false), "5"); /* untrusted: at most normal */
-	const char *x1[] = {"1 (Highest)"}, *x2[] = {"2"}, *x3[] = {"3 (Normal)"}, *x4[] = {"4"}, *x5[] = {"5 (Lowest)"},
-		   *x0[] = {"0"}, *x12[] = {"12"};
+	const char *x1[] = {"1 (Highest)"}, *x2[] = {"2"}, *x3[] = {"3 (Normal)"}, *x4[] = {"4"},
+		   *x5[] = {"5 (Lowest)"}, *x0[] = {"0"}, *x12[] = {"12"};
 	assert_string_equal(priority_after(xp, x1, 1, true), "9");
 	assert_string_equal(priority_after(xp, x2, 1, true), "8");
 	assert_string_equal(priority_after(xp, x3, 1, true), "5");
@@ -469,13 +493,15 @@ static void test_duplicates(void **state)
 	assert_int_equal(fax_headers_add(h, "X-Fax-Recipient-Name", "C", true, false, NOW, &error), 0);
 	/* numbers and lists add up, without repeats */
 	assert_int_equal(fax_headers_add(h, "X-Fax-Number", "5551234567", true, false, NOW, &error), 0);
-	assert_int_equal(fax_headers_add(h, "X-Fax-Number", "5551234568, 5551234567", true, false, NOW, &error), 0);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Number", "5551234568, 5551234567", true, false, NOW, &error), 0);
 	assert_string_equal(g_hash_table_lookup(f, "numbers"), "5551234567,5551234568");
 	assert_int_equal(fax_headers_add(h, "X-Fax-Tags", "a,b", true, false, NOW, &error), 0);
 	assert_int_equal(fax_headers_add(h, "X-Fax-Tags", "b, c", true, false, NOW, &error), 0);
 	assert_string_equal(g_hash_table_lookup(f, "tags"), "a,b,c");
 	/* a bad number leaves the list as it was */
-	assert_int_equal(fax_headers_add(h, "X-Fax-Number", "5551234569, junk", true, false, NOW, &error), -1);
+	assert_int_equal(fax_headers_add(h, "X-Fax-Number", "5551234569, junk", true, false, NOW, &error),
+			 -1);
 	assert_string_equal(g_hash_table_lookup(f, "numbers"), "5551234567,5551234568");
 	fax_headers_free(&h);
 	/* the number limit */
@@ -496,25 +522,30 @@ static void test_times(void **state)
 	const char *error = NULL;
 	GHashTable *f = fax_headers_fields(h);
 	fax_headers_set_timezone(h, "Europe/Berlin");
-	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-25 15:30", true, false, NOW, &error), 0);
+	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-25 15:30", true, false, NOW, &error),
+			 0);
 	assert_string_equal(g_hash_table_lookup(f, "send_at"), "1750858200");
 	/* zoned times ignore the local zone */
-	assert_int_equal(fax_headers_add(h, "X-Fax-Expires", "2025-06-25T15:30:00Z", true, false, NOW, &error), 0);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Expires", "2025-06-25T15:30:00Z", true, false, NOW, &error), 0);
 	assert_string_equal(g_hash_table_lookup(f, "expires_at"), T_0625_1530Z);
 	fax_headers_free(&h);
 
 	h = fax_headers_create();
 	f = fax_headers_fields(h);
 	fax_headers_set_timezone(h, "America/New_York");
-	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-25 15:30:00", true, false, NOW, &error), 0);
+	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-25 15:30:00", true, false, NOW, &error),
+			 0);
 	assert_string_equal(g_hash_table_lookup(f, "send_at"), "1750879800");
 	/* expiry before the send time, in either order */
-	assert_int_equal(fax_headers_add(h, "X-Fax-Expires", "2025-06-25T15:30:00Z", true, false, NOW, &error), -1);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Expires", "2025-06-25T15:30:00Z", true, false, NOW, &error), -1);
 	expect_error(error, "X-Fax-Expires: not after X-Fax-Send-At", "order");
 	fax_headers_free(&h);
 	h = fax_headers_create();
 	assert_int_equal(fax_headers_add(h, "X-Fax-Expires", "60", true, false, NOW, &error), 0);
-	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-25T15:30:00Z", true, false, NOW, &error), -1);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Send-At", "2025-06-25T15:30:00Z", true, false, NOW, &error), -1);
 	expect_error(error, "X-Fax-Expires: not after X-Fax-Send-At", "order2");
 	/* an unknown zone is UTC */
 	fax_headers_set_timezone(h, "Nowhere/Atlantis");
@@ -522,7 +553,8 @@ static void test_times(void **state)
 	fax_headers_free(&h);
 	/* leap second, and the exact 90-day limit */
 	h = fax_headers_create();
-	assert_int_equal(fax_headers_add(h, "X-Fax-Send-At", "2025-06-30T23:59:60Z", true, false, NOW, &error), 0);
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Send-At", "2025-06-30T23:59:60Z", true, false, NOW, &error), 0);
 	fax_headers_free(&h);
 	h = fax_headers_create();
 	g_autofree char *limit = g_strdup_printf("%d", FAX_HEADERS_MAX_SCHEDULE);
@@ -532,7 +564,8 @@ static void test_times(void **state)
 
 static void test_header_line_expand(void **state)
 {
-	char *s = fax_headers_header_line_expand("ACME %d.%m.%Y %H:%M (%y) to %n %%", NOW, NULL, "+15551234567");
+	char *s =
+	    fax_headers_header_line_expand("ACME %d.%m.%Y %H:%M (%y) to %n %%", NOW, NULL, "+15551234567");
 	assert_non_null(s);
 	assert_string_equal(s, "ACME 15.06.2025 15:06 (25) to +15551234567 %");
 	g_free(s);
@@ -575,9 +608,10 @@ static void assert_field(GHashTable *t, const char *field, const char *expected)
 static void test_merge_levels(void **state)
 {
 	/* Field "resolution" set at each level from the bottom up: each new level wins. */
-	static const char *const defaults_kv[] = {"resolution", "standard", "paper", "letter", "notify", "failure",
-						  "cover", "default", NULL};
-	static const char *const profile_kv[] = {"resolution", "fine", "paper", "a4", "sender_name", "Jane", NULL};
+	static const char *const defaults_kv[] = {"resolution", "standard", "paper",   "letter", "notify",
+						  "failure",	"cover",    "default", NULL};
+	static const char *const profile_kv[] = {"resolution",	"fine", "paper", "a4",
+						 "sender_name", "Jane", NULL};
 	static const char *const headers_kv[] = {"resolution", "superfine", "notify", "always", NULL};
 	static const char *const caps_kv[] = {"resolution", "fine", NULL};
 	GHashTable *defaults = table(defaults_kv), *profile = table(profile_kv), *headers = table(headers_kv),
@@ -599,7 +633,8 @@ static void test_merge_levels(void **state)
 	assert_field(m, "paper", "a4");
 	assert_field(m, "sender_name", "Jane");
 	g_hash_table_unref(m);
-	assert_int_equal(fax_address_parse(NULL, "5551234567^STANDARD^NOCOVER^LEGAL", "gw", &addr, &error), 0);
+	assert_int_equal(fax_address_parse(NULL, "5551234567^STANDARD^NOCOVER^LEGAL", "gw", &addr, &error),
+			 0);
 	m = fax_headers_merge(NULL, addr, headers, profile, defaults, 1);
 	assert_field(m, "resolution", "standard");
 	assert_field(m, "cover", "none");
@@ -624,16 +659,17 @@ static void test_merge_levels(void **state)
 
 static void test_merge_caps(void **state)
 {
-	static const char *const headers_kv[] = {"priority", "9", "retries", "2", "max_speed", "14400", "tsi", "X",
-						  "line", "fast", NULL};
-	static const char *const caps_kv[] = {"priority", "5", "retries", "3", "max_speed", "9600", "tsi", "",
-					      "economy", "yes", "line", "", NULL};
+	static const char *const headers_kv[] = {"priority", "9", "retries", "2",    "max_speed", "14400",
+						 "tsi",	     "X", "line",    "fast", NULL};
+	static const char *const caps_kv[] = {"priority", "5",	 "retries", "3",       "max_speed",
+					      "9600",	  "tsi", "",	    "economy", "yes",
+					      "line",	  "",	 NULL};
 	GHashTable *headers = table(headers_kv), *caps = table(caps_kv);
 	GHashTable *m = fax_headers_merge(caps, NULL, headers, NULL, NULL, 0);
-	assert_field(m, "priority", "5");  /* lowered to the ceiling */
-	assert_field(m, "retries", "2");   /* below the ceiling: kept */
+	assert_field(m, "priority", "5"); /* lowered to the ceiling */
+	assert_field(m, "retries", "2");  /* below the ceiling: kept */
 	assert_field(m, "max_speed", "9600");
-	assert_field(m, "tsi", NULL);	   /* "" forbids */
+	assert_field(m, "tsi", NULL); /* "" forbids */
 	assert_field(m, "line", NULL);
 	assert_field(m, "economy", "yes"); /* a plain cap is set */
 	g_hash_table_unref(m);
@@ -646,7 +682,8 @@ static void test_merge_caps(void **state)
 	/* the address's priority and retries are capped too */
 	struct fax_address *addr = NULL;
 	const char *error = NULL;
-	assert_int_equal(fax_address_parse(NULL, "5551234567/priority=high/retries=9", "gw", &addr, &error), 0);
+	assert_int_equal(fax_address_parse(NULL, "5551234567/priority=high/retries=9", "gw", &addr, &error),
+			 0);
 	m = fax_headers_merge(caps, addr, NULL, NULL, NULL, 0);
 	assert_field(m, "priority", "5");
 	assert_field(m, "retries", "3");
@@ -660,11 +697,12 @@ static void test_merge_address_fields(void **state)
 {
 	struct fax_address *addr = NULL;
 	const char *error = NULL;
-	assert_int_equal(fax_address_parse(NULL,
-					   "Jane_Doe/Acme/Sales/Room_4/FAX=+15551234567/T33S=12/ISUB=3/POSTD=ww1/"
-					   "fr=Bob/fine/a4/billing=B7/fax-priority=1/retries=4/inline-comments=no",
-					   "gw", &addr, &error),
-			 0);
+	assert_int_equal(
+	    fax_address_parse(NULL,
+			      "Jane_Doe/Acme/Sales/Room_4/FAX=+15551234567/T33S=12/ISUB=3/POSTD=ww1/"
+			      "fr=Bob/fine/a4/billing=B7/fax-priority=1/retries=4/inline-comments=no",
+			      "gw", &addr, &error),
+	    0);
 	GHashTable *m = fax_headers_merge(NULL, addr, NULL, NULL, NULL, 1);
 	assert_field(m, "number", "+15551234567");
 	assert_field(m, "recipient_name", "Jane Doe");
@@ -684,7 +722,9 @@ static void test_merge_address_fields(void **state)
 	assert_int_equal(g_hash_table_size(m), 15);
 	g_hash_table_unref(m);
 	fax_address_free(&addr);
-	assert_int_equal(fax_address_parse(NULL, "5551234567^PORT=l2^NOPREFIX^TEMPLATE=blue^COMMENTS", "gw", &addr, &error), 0);
+	assert_int_equal(fax_address_parse(NULL, "5551234567^PORT=l2^NOPREFIX^TEMPLATE=blue^COMMENTS", "gw",
+					   &addr, &error),
+			 0);
 	m = fax_headers_merge(NULL, addr, NULL, NULL, NULL, 1);
 	assert_field(m, "line", "l2");
 	assert_field(m, "no_prefix", "yes");
@@ -700,8 +740,10 @@ static void test_merge_indexed(void **state)
 	const char *error = NULL;
 	assert_int_equal(fax_headers_add(h, "X-Fax-Recipient-Name", "Everyone", true, false, NOW, &error), 0);
 	assert_int_equal(fax_headers_add(h, "X-Fax-Recipient-Name-2", "Second", true, false, NOW, &error), 0);
-	assert_int_equal(fax_headers_add(h, "X-Fax-Recipient-Company-12", "Twelfth Inc", true, false, NOW, &error), 0);
-	static const char *const profile_kv[] = {"recipient_name", "Profile", "recipient_company", "P Co", NULL};
+	assert_int_equal(
+	    fax_headers_add(h, "X-Fax-Recipient-Company-12", "Twelfth Inc", true, false, NOW, &error), 0);
+	static const char *const profile_kv[] = {"recipient_name", "Profile", "recipient_company", "P Co",
+						 NULL};
 	GHashTable *profile = table(profile_kv);
 	GHashTable *headers = fax_headers_fields(h);
 
@@ -776,8 +818,18 @@ static void test_prefixes(void **state)
 		feed_prefixes(good[i].name, good[i].value);
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
 		feed_prefixes(bad[i].name, bad[i].value);
-	static const char *const odd[] = {"=?", "=?utf-8?q?", "=?utf-8?b?====?=", "=?x-unknown?q?a?=", "\xff\xfe",
-					  "a\r\n\tb", "\"", "<>", "a@b@c", "tel:", "tel:;isub=", ";"};
+	static const char *const odd[] = {"=?",
+					  "=?utf-8?q?",
+					  "=?utf-8?b?====?=",
+					  "=?x-unknown?q?a?=",
+					  "\xff\xfe",
+					  "a\r\n\tb",
+					  "\"",
+					  "<>",
+					  "a@b@c",
+					  "tel:",
+					  "tel:;isub=",
+					  ";"};
 	for (const struct fax_header_def *d = fax_header_defs; d->name != NULL; d++) {
 		for (size_t i = 0; i < G_N_ELEMENTS(odd); i++)
 			feed(d->name, odd[i]);
@@ -789,13 +841,20 @@ int main(void)
 	/* A GLib critical or warning is a bug here (a NULL passed on, a bad conversion). */
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good),	       cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_schema_covered),     cmocka_unit_test(test_lookup),
-	    cmocka_unit_test(test_ignored),	       cmocka_unit_test(test_trust),
-	    cmocka_unit_test(test_importance),	       cmocka_unit_test(test_duplicates),
-	    cmocka_unit_test(test_times),	       cmocka_unit_test(test_header_line_expand),
-	    cmocka_unit_test(test_merge_levels),       cmocka_unit_test(test_merge_caps),
-	    cmocka_unit_test(test_merge_address_fields), cmocka_unit_test(test_merge_indexed),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_schema_covered),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_ignored),
+	    cmocka_unit_test(test_trust),
+	    cmocka_unit_test(test_importance),
+	    cmocka_unit_test(test_duplicates),
+	    cmocka_unit_test(test_times),
+	    cmocka_unit_test(test_header_line_expand),
+	    cmocka_unit_test(test_merge_levels),
+	    cmocka_unit_test(test_merge_caps),
+	    cmocka_unit_test(test_merge_address_fields),
+	    cmocka_unit_test(test_merge_indexed),
 	    cmocka_unit_test(test_prefixes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -907,6 +907,18 @@ static const struct session_case cases[] = {
 		.closed = true,
 	},
 	{
+		.name = "odd corners: spaces, long mechanism, control byte in an AUTH response",
+		.flags = F_TLS_ACTIVE | F_AUTH,
+		.max_errors = 100,
+		.steps = {IN("EHLO   c\r\nAUTH AVERYVERYVERYLONGMECHANISMNAMEXXXXX\r\nAUTH PLAIN\r\nAG\x01FsaWNl\r\n"
+			     "MAIL FROM:<a@b.example>\r\nRCPT TO:x@y.example\r\nRCPT TO <x@y.example>\r\n")},
+		.output = GREETING EHLO_REPLY_AUTH "504 5.5.4 Unrecognized authentication type\r\n"
+						   "334 \r\n501 5.5.2 Cannot decode response\r\n" OK_MAIL
+						   "501 5.5.4 Syntax: RCPT TO:<address>\r\n"
+						   "501 5.5.4 Syntax: RCPT TO:<address>\r\n",
+		.events = "helo c\n" EV_MAIL0("a@b.example", "a", "b.example"),
+	},
+	{
 		.name = "a line split between the command and data parts",
 		.steps = {IN("EHLO c\r"), IN("\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r"),
 			  IN("\n.\r"), IN("\nNOOP\r\n")},
@@ -1145,9 +1157,19 @@ static void test_api_edges(void **state)
 				      "535 5.7.8 Authentication credentials invalid\r\n");
 	assert_false(smtp_proto_authenticated(p));
 	smtp_proto_timeout(p);
+	assert_string_equal(out->str + out->len - 39, "421 4.4.2 Timeout, closing connection\r\n");
 	smtp_proto_timeout(p); /* once */
 	assert_true(smtp_proto_closed(p));
 	smtp_proto_tls_started(p); /* ignored */
+	smtp_proto_free(&p);
+
+	/* the default refusal text; QUIT still answered */
+	g_string_truncate(out, 0);
+	p = smtp_proto_create(&set, &cb2);
+	smtp_proto_refuse(p, NULL);
+	smtp_proto_greet(p); /* ignored */
+	assert_int_equal(feed(p, "QUIT\r\n"), 0);
+	assert_string_equal(out->str, "554 localhost Service not available\r\n221 2.0.0 Bye\r\n");
 	smtp_proto_free(&p);
 	g_string_free(out, TRUE);
 }

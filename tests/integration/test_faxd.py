@@ -227,7 +227,10 @@ def test_send_refuses_bad_numbers_and_pages(home):
     assert res.returncode == 65 and "letters" in res.stderr
     res = home.faxctl("send", "--to", "+12125550100", str(home.path / "nosuch.tiff"), check=False)
     assert res.returncode == 66 and "nosuch.tiff" in res.stderr
-    (home.path / "text.tiff").write_text("not a tiff")
-    res = home.faxctl("send", "--to", "+12125550100", str(home.path / "text.tiff"), check=False)
-    assert res.returncode == 66 and "not a readable TIFF" in res.stderr
     assert json.loads(home.faxctl("--json", "jobs").stdout) == []
+    # a document that is not fax pages yet goes to the render worker
+    (home.path / "note.txt").write_text("hello")
+    res = home.faxctl("send", "--to", "+12125550100", str(home.path / "note.txt"))
+    assert "to be rendered" in res.stdout
+    [job] = json.loads(home.faxctl("--json", "jobs").stdout)
+    assert job["state"] == "rendering"

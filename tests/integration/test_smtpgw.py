@@ -416,3 +416,37 @@ def test_store_unavailable_gives_451_and_no_job(home):
         lock.close()
     assert code == 451 and "4.3.0" in text, text
     assert gw.jobs() == []
+
+
+def test_rate_limit_per_user(home):
+    gw = Gateway(home, "rate_limit = 2")
+    for _ in range(2):
+        assert send(gw, ["+12125550100@fax.example.com"])[0] == 250
+    with gw.client() as c:
+        c.ehlo()
+        code, text = c.mail("alice@example.com")
+        assert code == 450 and b"4.7.1" in text
+    # another sender is not held back
+    assert send(gw, ["+12125550100@fax.example.com"], sender="bob@example.com")[0] == 250
+
+
+def test_untrusted_x_fax_headers_ignored(home):
+    gw = Gateway(home, "trusted_networks = 10.99.0.0/16")  # loopback is not trusted here
+    home.run(prog("faxctl"), "profile", "add", "dora@example.com", "--password-stdin", input="pw-dora\n")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with gw.client() as c:
+        c.ehlo()
+        code, text = c.mail("dora@example.com")
+        assert code == 530 and b"5.7.0" in text  # no AUTH from an untrusted network
+    with gw.client() as c:
+        c.starttls(context=ctx)
+        c.ehlo()
+        c.login("dora@example.com", "pw-dora")
+        c.mail("dora@example.com")
+        assert c.rcpt("+12125550100@fax.example.com")[0] == 250
+        code, text = c.data(message(headers={"X-Fax-TSI": "+1 999 999"}).as_bytes(policy=SMTP_POLICY))
+        assert code == 250
+        job = gw.job(queued_ids(text.decode())[0])
+        assert job["tsi"] == "+1 999 999"  # authenticated users are trusted

@@ -15,7 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 MODULES  := common faxd smtpgw render coverpages profiles ldapsync faxctl supervisor
-PKGS     := glib-2.0 gio-2.0 sqlite3 spandsp libtiff-4 libcrypt openssl gmime-3.0 libytnef pangocairo gdk-pixbuf-2.0 zlib libpng
+PKGS     := glib-2.0 gio-2.0 sqlite3 spandsp libtiff-4 libcrypt openssl gmime-3.0 libytnef pangocairo gdk-pixbuf-2.0 zlib libpng librsvg-2.0
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 O        ?= build
@@ -115,6 +115,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/faxgate $(DESTDIR)/etc/faxgate
 	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 etc/faxgate.conf.example $(DESTDIR)$(PREFIX)/share/faxgate/
+	install -d $(DESTDIR)$(PREFIX)/share/faxgate/covers $(DESTDIR)/etc/faxgate/covers
+	install -m 644 coverpages/templates/*.svg $(DESTDIR)$(PREFIX)/share/faxgate/covers/
 
 clean:
 	rm -rf build build-asan build-fuzz bin

@@ -21,3 +21,15 @@ if [ -z "$only" ] || [ "$only" = channels ]; then
 	echo "== bench_channels (about 5 minutes)"
 	./build/bench/bench_channels "$@"
 fi
+
+# SMTP acceptance side by side with Postfix's smtpd (bench/smtp_bench.sh, about 4 minutes): needs
+# root, since it installs postfix when missing and runs a private Postfix instance on loopback.
+if [ -z "$only" ] || [ "$only" = smtp ]; then
+	if [ "$(id -u)" != 0 ] && [ -z "$only" ]; then
+		echo "== smtp_bench skipped: needs root (bench/run.sh --only smtp as root)" >&2
+	else
+		make -s bin/smtpgw
+		echo "== smtp_bench (about 4 minutes)"
+		./bench/smtp_bench.sh "$@"
+	fi
+fi

@@ -27,6 +27,7 @@ extern const struct faxctl_command faxctl_commands[];
 
 int faxctl_cmd_send(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_loop_call(struct faxctl *ctl, int argc, char **argv);
+int faxctl_cmd_preview(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_profile(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_watch(struct faxctl *ctl, int argc, char **argv);
 

@@ -100,10 +100,27 @@ static int write_file(const char *path, const void *data, size_t len)
 	return g_file_set_contents(path, data, (gssize)len, NULL) ? 0 : -1;
 }
 
+/* An extension for content that came without a file name: converters (LibreOffice above all)
+   decide by it. */
+static const char *extension_for(const char *name, const char *type)
+{
+	static const char *const known[][2] = {
+		{"text/html", ".html"}, {"text/plain", ".txt"}, {"application/pdf", ".pdf"},
+		{"application/postscript", ".ps"}, {"image/png", ".png"}, {"image/jpeg", ".jpg"},
+		{"image/gif", ".gif"}, {"image/tiff", ".tif"}, {"image/bmp", ".bmp"}, {"text/rtf", ".rtf"},
+	};
+	const char *ext = extension_of(name);
+	for (size_t i = 0; *ext == '\0' && type != NULL && i < G_N_ELEMENTS(known); i++)
+		if (g_ascii_strcasecmp(type, known[i][0]) == 0)
+			ext = known[i][1];
+	return ext;
+}
+
 /* Save a leaf part's decoded content. */
 static char *save_part(struct walker *w, GMimePart *part, const char *name)
 {
-	char *path = next_path(w, extension_of(name));
+	g_autofree char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(GMIME_OBJECT(part)));
+	char *path = next_path(w, extension_for(name, type));
 	GMimeStream *out = g_mime_stream_fs_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600, NULL);
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	int ret = out && content ? (int)g_mime_data_wrapper_write_to_stream(content, out) : -1;

@@ -569,7 +569,8 @@ static void accept_connection(struct server *srv, const struct listener *l)
 	make_proto(s);
 	log_debug("client=%s connect listener=%s trusted=%d", s->peer, l->address, s->trusted_network);
 	if (g_hash_table_size(srv->sessions) > (guint)srv->max_connections) {
-		smtp_proto_refuse(s->proto, "4.7.0 Too many connections, try again later");
+		/* RFC 5321 3.1: a 421 greeting, then close; the client tries again later */
+		g_string_append_printf(s->out, "421 4.7.0 %s Too many connections, try again later\r\n", srv->hostname);
 		s->closing = true;
 	} else if (l->kind == LISTENER_SMTPS) {
 		start_tls(s); /* greet once the handshake is done */

@@ -4,7 +4,7 @@
  * dot-unstuffing and every limit, with no I/O. Bytes from the client go in through
  * smtp_proto_input(); replies come out through the output callback and events (HELO, AUTH, MAIL,
  * RCPT, message bytes, end of data, reset, STARTTLS, QUIT) through the others. The session layer
- * (smtp_server.c) owns the socket, TLS, clocks and the store. The protocol as implemented, with
+ * (smtpgw/server.c) owns the socket, TLS, clocks and the store. The protocol as implemented, with
  * every reply code: docs/smtp.md.
  *
  * STANDARDS
@@ -137,7 +137,8 @@ static bool hostname_ok(const char *s)
 	return true;
 }
 
-struct smtp_proto *smtp_proto_create(const struct smtp_proto_settings *set, const struct smtp_proto_callbacks *cb)
+struct smtp_proto *smtp_proto_create(const struct smtp_proto_settings *set,
+				     const struct smtp_proto_callbacks *cb)
 {
 	struct smtp_proto *p = g_new0(struct smtp_proto, 1);
 	if (set != NULL)
@@ -275,7 +276,8 @@ static void reply(struct smtp_proto *p, int code, const char *text)
 		p->errors++;
 }
 
-static void replyf(struct smtp_proto *p, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void replyf(struct smtp_proto *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void replyf(struct smtp_proto *p, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -1132,8 +1134,9 @@ static void auth_response(struct smtp_proto *p, const char *resp)
 		const char *authzid = dec, *user, *pass, *end = dec + len;
 		const char *nul1 = memchr(dec, '\0', len);
 		const char *nul2 = nul1 != NULL ? memchr(nul1 + 1, '\0', (size_t)(end - nul1 - 1)) : NULL;
-		if (nul1 == NULL || nul2 == NULL || memchr(nul2 + 1, '\0', (size_t)(end - nul2 - 1)) != NULL ||
-		    nul2 == nul1 + 1 || nul2 + 1 == end) {
+		if (nul1 == NULL || nul2 == NULL ||
+		    memchr(nul2 + 1, '\0', (size_t)(end - nul2 - 1)) != NULL || nul2 == nul1 + 1 ||
+		    nul2 + 1 == end) {
 			b64_free(dec, len);
 			auth_malformed(p);
 			return;
@@ -1233,6 +1236,7 @@ struct command {
 	bool lmtp_only, smtp_only;
 };
 
+/* clang-format off */
 static const struct command commands[] = {
 	{"EHLO", cmd_helo, false, true},
 	{"HELO", cmd_helo, false, true},
@@ -1249,6 +1253,7 @@ static const struct command commands[] = {
 	{"STARTTLS", cmd_starttls, false, false},
 	{"AUTH", cmd_auth, false, false},
 };
+/* clang-format on */
 
 /* One complete command line (CRLF removed), in STATE_CMD or STATE_REFUSED. */
 static void command_line(struct smtp_proto *p, char *line, size_t len)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * SMTP/LMTP server protocol core: bytes from the client in, replies (bytes to send) and events
- * out through callbacks. No I/O, no clocks, no store: the session layer (smtp_server.c) owns
+ * out through callbacks. No I/O, no clocks, no store: the session layer (smtpgw/server.c) owns
  * those. Grammar, state machine, limits and every reply code: docs/smtp.md.
  *
  * Threading: one object per connection, used from one thread. Callbacks must not call
@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 /* Defaults of struct smtp_proto_settings; 0 in a settings field means its default. */
-#define SMTP_PROTO_DEFAULT_MAX_LINE 2048		     /* command line, CRLF included */
-#define SMTP_PROTO_DEFAULT_MAX_DATA_LINE 1000		     /* RFC 5321 4.5.3.1.6; only flagged */
+#define SMTP_PROTO_DEFAULT_MAX_LINE 2048		/* command line, CRLF included */
+#define SMTP_PROTO_DEFAULT_MAX_DATA_LINE 1000		/* RFC 5321 4.5.3.1.6; only flagged */
 #define SMTP_PROTO_DEFAULT_MAX_MESSAGE_SIZE (25u << 20) /* 25 MiB, after dot-unstuffing */
 #define SMTP_PROTO_DEFAULT_MAX_RECIPIENTS 100
 #define SMTP_PROTO_DEFAULT_MAX_ERRORS 10
@@ -67,10 +67,10 @@ struct smtp_path {
 
 struct smtp_mail {
 	struct smtp_path from;
-	uint64_t size;			/* SIZE= as declared (already <= max_message_size); 0 if absent */
-	bool body_8bit;			/* BODY=8BITMIME */
-	enum smtp_proto_dsn_ret ret;	/* RET= */
-	const char *envid;		/* ENVID=, xtext-decoded; NULL if absent */
+	uint64_t size;		     /* SIZE= as declared (already <= max_message_size); 0 if absent */
+	bool body_8bit;		     /* BODY=8BITMIME */
+	enum smtp_proto_dsn_ret ret; /* RET= */
+	const char *envid;	     /* ENVID=, xtext-decoded; NULL if absent */
 };
 
 struct smtp_rcpt {
@@ -89,10 +89,10 @@ struct smtp_rcpt {
 /* A reply the callbacks choose: code 0 = the core's default success reply. text is the
    enhanced code and text after the number, e.g. "5.1.3 Bad fax number: letters are not allowed";
    multi-line when it contains '\n'. The core copies it.
-   The core sanitises what it is given: a code outside 200..599, or one whose class does not fit
-   the return value (a refusal needs 4xx/5xx), becomes "451 4.3.0 Internal error"; a line without
-   an enhanced code of the reply's class gets one (the first line's, or X.0.0); control bytes
-   become '?'; lines are cut to fit RFC 5321's 512 octets. */
+   The core sanitises what it is given: a refusal (-1) whose code is not 4xx/5xx becomes
+   "451 4.3.0 Internal error"; an acceptance (0) whose code is not of the success class gets the
+   default reply; a line without an enhanced code of the reply's class gets one (the first line's,
+   or X.0.0); control bytes become '?'; lines are cut to fit RFC 5321's 512 octets. */
 struct smtp_reply {
 	int code;
 	char text[512];
@@ -117,8 +117,10 @@ struct smtp_proto_callbacks {
 	   and return -1. authzid is "" when none was given (always for LOGIN). */
 	int (*auth)(void *ctx, const char *mechanism, const char *authzid, const char *user,
 		    const char *password, struct smtp_reply *reply);
-	int (*mail)(void *ctx, const struct smtp_mail *mail, struct smtp_reply *reply); /* 0 accept, -1 reply set */
-	int (*rcpt)(void *ctx, const struct smtp_rcpt *rcpt, struct smtp_reply *reply); /* 0 accept, -1 reply set */
+	int (*mail)(void *ctx, const struct smtp_mail *mail,
+		    struct smtp_reply *reply); /* 0 accept, -1 reply set */
+	int (*rcpt)(void *ctx, const struct smtp_rcpt *rcpt,
+		    struct smtp_reply *reply); /* 0 accept, -1 reply set */
 	/* DATA accepted (354 follows unless -1 with reply) */
 	int (*data_begin)(void *ctx, struct smtp_reply *reply);
 	/* message bytes as they arrive, dot-unstuffed, lines ending CRLF, the final "." line excluded.
@@ -132,7 +134,8 @@ struct smtp_proto_callbacks {
 	   set, a 2xx or 0 left in a reply is put back to the core's refusal: an incomplete or invalid
 	   message is never acknowledged. Otherwise a reply left at code 0 means "250 2.0.0 Ok" —
 	   leave it only once the message is committed. Details: smtp_proto_data_info(). */
-	void (*data_end)(void *ctx, bool too_big, bool bare_lf, bool failed, struct smtp_reply *replies, int n);
+	void (*data_end)(void *ctx, bool too_big, bool bare_lf, bool failed, struct smtp_reply *replies,
+			 int n);
 	/* transaction reset: on RSET (always), and when an accepted MAIL transaction (finished by
 	   DATA or not) is dropped by a new MAIL, EHLO/HELO/LHLO or STARTTLS. */
 	void (*rset)(void *ctx);
@@ -145,7 +148,8 @@ struct smtp_proto_callbacks {
 
 /* set and cb are copied; any callback may be NULL (output: replies dropped; auth: every
    login refused with 535 5.7.8; the others: accept). Allocates with GLib (aborts on OOM). */
-struct smtp_proto *smtp_proto_create(const struct smtp_proto_settings *set, const struct smtp_proto_callbacks *cb);
+struct smtp_proto *smtp_proto_create(const struct smtp_proto_settings *set,
+				     const struct smtp_proto_callbacks *cb);
 /* Accepts NULL, clears *protop. */
 void smtp_proto_free(struct smtp_proto **protop);
 /* Send the 220 greeting. Input fed before this (or smtp_proto_refuse()) is an early talker:

@@ -52,11 +52,11 @@ struct run {
 	struct smtp_proto *p;
 	struct smtp_proto_settings set;
 	GString *out, *ev;
-	bool closed;	    /* input() returned 0 or timeout */
-	bool in_data;	    /* between 354 and data_end */
-	bool tls_pending;   /* starttls callback seen, tls_started() not yet called */
-	bool greeted;	    /* first reply seen */
-	int rcpt_accepted;  /* in the current transaction */
+	bool closed;	   /* input() returned 0 or timeout */
+	bool in_data;	   /* between 354 and data_end */
+	bool tls_pending;  /* starttls callback seen, tls_started() not yet called */
+	bool greeted;	   /* first reply seen */
+	int rcpt_accepted; /* in the current transaction */
 	bool mail_accepted;
 	uint64_t data_bytes;
 	size_t last_chunk; /* length of the previous chunk in this message */
@@ -80,7 +80,8 @@ static void check_reply(struct run *r, const char *d, size_t n)
 		CHECK(crlf != NULL);
 		size_t len = (size_t)(crlf - line);
 		CHECK(len >= 3 && len + 2 <= 512);
-		CHECK(line[0] >= '2' && line[0] <= '5' && g_ascii_isdigit(line[1]) && g_ascii_isdigit(line[2]));
+		CHECK(line[0] >= '2' && line[0] <= '5' && g_ascii_isdigit(line[1]) &&
+		      g_ascii_isdigit(line[2]));
 		int c = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 		CHECK(code == -1 || code == c);
 		code = c;
@@ -122,13 +123,13 @@ static void evil_reply(struct run *r, struct smtp_reply *reply, int code)
 {
 	static const int codes[] = {0, 1, 99, 150, 250, 354, 421, 452, 550, 599, 600, 999, -5};
 	static const char *texts[] = {
-		"5.1.1 ok\r\n421 injected",
-		"\r\n\r\n",
-		"2.0.0 a\nb\nc\n",
-		"",
-		"4.0.0",
-		"9.9.9 wrong class\n\x01\x7f\xff",
-		"5.1.1111 too many digits",
+	    "5.1.1 ok\r\n421 injected",
+	    "\r\n\r\n",
+	    "2.0.0 a\nb\nc\n",
+	    "",
+	    "4.0.0",
+	    "9.9.9 wrong class\n\x01\x7f\xff",
+	    "5.1.1111 too many digits",
 	};
 	r->counter++;
 	reply->code = (r->behave & B_EVIL_REPLIES) ? codes[r->counter % G_N_ELEMENTS(codes)] : code;
@@ -171,8 +172,8 @@ static int cb_mail(void *ctx, const struct smtp_mail *m, struct smtp_reply *repl
 	check_path(&m->from);
 	CHECK(m->size <= r->set.max_message_size);
 	CHECK(m->envid == NULL || strlen(m->envid) <= 100);
-	g_string_append_printf(r->ev, "mail <%s> %s %s %d %d %s\n", m->from.raw, m->from.local, m->from.domain,
-			       (int)m->size, (int)m->ret, m->envid ? m->envid : "-");
+	g_string_append_printf(r->ev, "mail <%s> %s %s %d %d %s\n", m->from.raw, m->from.local,
+			       m->from.domain, (int)m->size, (int)m->ret, m->envid ? m->envid : "-");
 	if ((r->behave & B_REFUSE_SOME) && strlen(m->from.local) % 3 == 1) {
 		evil_reply(r, reply, 550);
 		return -1;
@@ -243,7 +244,8 @@ static void cb_data_end(void *ctx, bool too_big, bool bare_lf, bool failed, stru
 	if (too_big || bare_lf || failed)
 		for (int i = 0; i < n; i++)
 			CHECK(replies[i].code >= 400);
-	g_string_append_printf(r->ev, "data_end %d %d %d %d %d\n", too_big, bare_lf, failed, n, (int)info->size);
+	g_string_append_printf(r->ev, "data_end %d %d %d %d %d\n", too_big, bare_lf, failed, n,
+			       (int)info->size);
 	r->in_data = false;
 	r->mail_accepted = false;
 	r->rcpt_accepted = 0;
@@ -306,18 +308,18 @@ static void run_once(struct run *r, uint8_t setb, unsigned behave, const char *c
 		     const size_t *cuts, int ncuts, bool bytewise)
 {
 	struct smtp_proto_callbacks cb = {
-		.output = cb_output,
-		.helo = cb_helo,
-		.auth = cb_auth,
-		.mail = cb_mail,
-		.rcpt = cb_rcpt,
-		.data_begin = cb_data_begin,
-		.data_chunk = cb_data_chunk,
-		.data_end = cb_data_end,
-		.rset = cb_rset,
-		.starttls = cb_starttls,
-		.quit = cb_quit,
-		.ctx = r,
+	    .output = cb_output,
+	    .helo = cb_helo,
+	    .auth = cb_auth,
+	    .mail = cb_mail,
+	    .rcpt = cb_rcpt,
+	    .data_begin = cb_data_begin,
+	    .data_chunk = cb_data_chunk,
+	    .data_end = cb_data_end,
+	    .rset = cb_rset,
+	    .starttls = cb_starttls,
+	    .quit = cb_quit,
+	    .ctx = r,
 	};
 	memset(r, 0, sizeof(*r));
 	r->behave = behave;

@@ -47,9 +47,9 @@ struct step {
 struct session_case {
 	const char *name;
 	unsigned flags;
-	uint64_t max_size;  /* 0: default */
-	int max_rcpt;	    /* 0: default */
-	int max_errors;	    /* 0: default */
+	uint64_t max_size; /* 0: default */
+	int max_rcpt;	   /* 0: default */
+	int max_errors;	   /* 0: default */
 	struct step steps[MAX_STEPS];
 	const char *output; /* everything the core sends, greeting included */
 	const char *events;
@@ -107,8 +107,8 @@ static int rec_auth(void *ctx, const char *mech, const char *authzid, const char
 
 static void ev_path(GString *ev, const struct smtp_path *p)
 {
-	g_string_append_printf(ev, "<%s> local=[%s] local_raw=[%s] domain=[%s]%s", p->raw, p->local, p->local_raw,
-			       p->domain, p->null_path ? " null" : "");
+	g_string_append_printf(ev, "<%s> local=[%s] local_raw=[%s] domain=[%s]%s", p->raw, p->local,
+			       p->local_raw, p->domain, p->null_path ? " null" : "");
 }
 
 static int rec_mail(void *ctx, const struct smtp_mail *m, struct smtp_reply *reply)
@@ -182,11 +182,13 @@ static int rec_data_chunk(void *ctx, const char *data, size_t len)
 	return g_strstr_len(data, (gssize)len, "FAILWRITE") != NULL ? -1 : 0;
 }
 
-static void rec_data_end(void *ctx, bool too_big, bool bare_lf, bool failed, struct smtp_reply *replies, int n)
+static void rec_data_end(void *ctx, bool too_big, bool bare_lf, bool failed, struct smtp_reply *replies,
+			 int n)
 {
 	struct recorder *r = ctx;
 	const struct smtp_data_info *info = smtp_proto_data_info(r->p);
-	g_string_append_printf(r->ev, "data_end too_big=%d bare_lf=%d failed=%d n=%d size=%" G_GUINT64_FORMAT
+	g_string_append_printf(r->ev,
+			       "data_end too_big=%d bare_lf=%d failed=%d n=%d size=%" G_GUINT64_FORMAT
 			       " longest=%zu long=%d 8bit=%d bare_cr=%d\n",
 			       too_big, bare_lf, failed, n, info->size, info->longest_line, info->long_lines,
 			       info->eight_bit, info->bare_cr);
@@ -259,18 +261,18 @@ static int run_session(const struct session_case *c, enum feed_mode mode, uint64
 {
 	struct smtp_proto_settings set;
 	struct smtp_proto_callbacks cb = {
-		.output = rec_output,
-		.helo = rec_helo,
-		.auth = rec_auth,
-		.mail = rec_mail,
-		.rcpt = rec_rcpt,
-		.data_begin = rec_data_begin,
-		.data_chunk = rec_data_chunk,
-		.data_end = rec_data_end,
-		.rset = rec_rset,
-		.starttls = rec_starttls,
-		.quit = rec_quit,
-		.ctx = r,
+	    .output = rec_output,
+	    .helo = rec_helo,
+	    .auth = rec_auth,
+	    .mail = rec_mail,
+	    .rcpt = rec_rcpt,
+	    .data_begin = rec_data_begin,
+	    .data_chunk = rec_data_chunk,
+	    .data_end = rec_data_end,
+	    .rset = rec_rset,
+	    .starttls = rec_starttls,
+	    .quit = rec_quit,
+	    .ctx = r,
 	};
 	int ret = 1;
 
@@ -353,6 +355,7 @@ static void check_session(const struct session_case *c)
 	}
 }
 
+/* clang-format off */
 /* ---- expected replies ---- */
 
 #define GREETING "220 mx.example ESMTP faxgate\r\n"
@@ -928,6 +931,8 @@ static const struct session_case cases[] = {
 	},
 };
 
+/* clang-format on */
+
 static void test_sessions(void **state)
 {
 	(void)state;
@@ -958,14 +963,15 @@ static char *noop_line(size_t total)
 static void test_line_limits(void **state)
 {
 	(void)state;
-	char *ok = noop_line(SMTP_PROTO_DEFAULT_MAX_LINE), *too_long = noop_line(SMTP_PROTO_DEFAULT_MAX_LINE + 1);
+	char *ok = noop_line(SMTP_PROTO_DEFAULT_MAX_LINE),
+	     *too_long = noop_line(SMTP_PROTO_DEFAULT_MAX_LINE + 1);
 	char *way_too_long = noop_line(100000);
 	char *in = g_strconcat(ok, too_long, "NOOP\r\n", way_too_long, "NOOP\r\n", NULL);
 	struct session_case c = {
-		.name = "2048 ok, 2049 too long, in step after",
-		.steps = {IN(in)},
-		.output = GREETING OK "500 5.5.2 Line too long\r\n" OK "500 5.5.2 Line too long\r\n" OK,
-		.events = "",
+	    .name = "2048 ok, 2049 too long, in step after",
+	    .steps = {IN(in)},
+	    .output = GREETING OK "500 5.5.2 Line too long\r\n" OK "500 5.5.2 Line too long\r\n" OK,
+	    .events = "",
 	};
 	check_session(&c);
 	g_free(in);
@@ -975,10 +981,10 @@ static void test_line_limits(void **state)
 	char *bare = g_strdup_printf("NOOP %s\nNOOP\r\nNOOP %s", pad, pad);
 	g_free(pad);
 	struct session_case c2 = {
-		.name = "too long with bare LF",
-		.steps = {IN(bare)},
-		.output = GREETING "500 5.5.2 Line too long\r\n" OK,
-		.events = "",
+	    .name = "too long with bare LF",
+	    .steps = {IN(bare)},
+	    .output = GREETING "500 5.5.2 Line too long\r\n" OK,
+	    .events = "",
 	};
 	check_session(&c2);
 	g_free(bare);
@@ -990,7 +996,8 @@ static void test_line_limits(void **state)
 static void test_long_address_parts(void **state)
 {
 	(void)state;
-	char *l512 = repeat('a', SMTP_PROTO_MAX_LOCAL_PART), *l513 = repeat('a', SMTP_PROTO_MAX_LOCAL_PART + 1);
+	char *l512 = repeat('a', SMTP_PROTO_MAX_LOCAL_PART),
+	     *l513 = repeat('a', SMTP_PROTO_MAX_LOCAL_PART + 1);
 	char *label63 = repeat('d', 63), *label64 = repeat('d', 64);
 	/* 4 labels of 63 and 3 dots: 255; one more character: 256 */
 	char *dom255 = g_strdup_printf("%s.%s.%s.%s", label63, label63, label63, label63);
@@ -999,17 +1006,19 @@ static void test_long_address_parts(void **state)
 				   "RCPT TO:<%s@y.example>\r\nRCPT TO:<x@%s.example>\r\nRCPT TO:<x@%s>\r\n"
 				   "RCPT TO:<x@%s>\r\n",
 				   l512, l513, label64, dom255, dom256);
-	char *events = g_strdup_printf("helo c\n" EV_MAIL0("a@b.example", "a", "b.example")
-				       "rcpt #0 <%s@y.example> local=[%s] local_raw=[%s] domain=[y.example] notify=0\n"
-				       "rcpt #1 <x@%s> local=[x] local_raw=[x] domain=[%s] notify=0\n",
-				       l512, l512, l512, dom255, dom255);
+	char *events = g_strdup_printf(
+	    "helo c\n" EV_MAIL0(
+		"a@b.example", "a",
+		"b.example") "rcpt #0 <%s@y.example> local=[%s] local_raw=[%s] domain=[y.example] notify=0\n"
+			     "rcpt #1 <x@%s> local=[x] local_raw=[x] domain=[%s] notify=0\n",
+	    l512, l512, l512, dom255, dom255);
 	struct session_case c = {
-		.name = "local part 512, domain 255",
-		.steps = {IN(in)},
-		.output = GREETING EHLO_REPLY OK_MAIL OK_RCPT "501 5.1.3 Bad recipient address syntax\r\n"
-							     "501 5.1.3 Bad recipient address syntax\r\n" OK_RCPT
-							     "501 5.1.3 Bad recipient address syntax\r\n",
-		.events = events,
+	    .name = "local part 512, domain 255",
+	    .steps = {IN(in)},
+	    .output = GREETING EHLO_REPLY OK_MAIL OK_RCPT "501 5.1.3 Bad recipient address syntax\r\n"
+							  "501 5.1.3 Bad recipient address syntax\r\n" OK_RCPT
+							  "501 5.1.3 Bad recipient address syntax\r\n",
+	    .events = events,
 	};
 	check_session(&c);
 	g_free(in);
@@ -1032,19 +1041,20 @@ static void test_default_max_recipients(void **state)
 		g_string_append_printf(in, "RCPT TO:<r%d@y.example>\r\n", i);
 		if (i < SMTP_PROTO_DEFAULT_MAX_RECIPIENTS) {
 			g_string_append(out, OK_RCPT);
-			g_string_append_printf(ev,
-					       "rcpt #%d <r%d@y.example> local=[r%d] local_raw=[r%d] domain=[y.example] "
-					       "notify=0\n",
-					       i, i, i, i);
+			g_string_append_printf(
+			    ev,
+			    "rcpt #%d <r%d@y.example> local=[r%d] local_raw=[r%d] domain=[y.example] "
+			    "notify=0\n",
+			    i, i, i, i);
 		} else {
 			g_string_append(out, "452 4.5.3 Too many recipients\r\n");
 		}
 	}
 	struct session_case c = {
-		.name = "default 100 recipients",
-		.steps = {IN(in->str)},
-		.output = out->str,
-		.events = ev->str,
+	    .name = "default 100 recipients",
+	    .steps = {IN(in->str)},
+	    .output = out->str,
+	    .events = ev->str,
 	};
 	check_session(&c);
 	g_string_free(in, TRUE);
@@ -1062,24 +1072,26 @@ static void test_big_message_chunks(void **state)
 		g_string_append_printf(body, "%s\r\n", line);
 		g_free(line);
 	}
-	char *in = g_strdup_printf("EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n%s.\r\n",
-				   body->str);
+	char *in = g_strdup_printf(
+	    "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<x@y.example>\r\nDATA\r\n%s.\r\n", body->str);
 	GString *ev = g_string_new("helo c\n" EV_MAIL0("a@b.example", "a", "b.example")
-					   EV_RCPT(0, "x@y.example", "x", "y.example") "data_begin\n");
+				       EV_RCPT(0, "x@y.example", "x", "y.example") "data_begin\n");
 	for (size_t off = 0; off < body->len; off += SMTP_PROTO_DATA_CHUNK) {
 		size_t n = MIN((size_t)SMTP_PROTO_DATA_CHUNK, body->len - off);
 		g_string_append_printf(ev, "chunk %zu [", n);
 		ev_escaped(ev, body->str + off, MIN(n, (size_t)200));
 		g_string_append(ev, n > 200 ? "...]\n" : "]\n");
 	}
-	g_string_append_printf(ev, "data_end too_big=0 bare_lf=0 failed=0 n=1 size=%zu longest=1001 long=1 8bit=0 "
-				   "bare_cr=0\n",
-			       body->len);
+	g_string_append_printf(
+	    ev,
+	    "data_end too_big=0 bare_lf=0 failed=0 n=1 size=%zu longest=1001 long=1 8bit=0 "
+	    "bare_cr=0\n",
+	    body->len);
 	struct session_case c = {
-		.name = "big message, fixed chunks, a long line",
-		.steps = {IN(in)},
-		.output = GREETING EHLO_REPLY OK_MAIL OK_RCPT GO_AHEAD QUEUED,
-		.events = ev->str,
+	    .name = "big message, fixed chunks, a long line",
+	    .steps = {IN(in)},
+	    .output = GREETING EHLO_REPLY OK_MAIL OK_RCPT GO_AHEAD QUEUED,
+	    .events = ev->str,
 	};
 	check_session(&c);
 	g_free(in);
@@ -1118,8 +1130,7 @@ static void test_api_edges(void **state)
 	/* NULL settings and callbacks: defaults, nothing sent anywhere */
 	p = smtp_proto_create(NULL, NULL);
 	smtp_proto_greet(p);
-	assert_int_equal(feed(p, "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"),
-			 1);
+	assert_int_equal(feed(p, "EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"), 1);
 	assert_int_equal(feed(p, "DATA\r\nx\r\n.\r\n"), 1);
 	assert_int_equal(feed(p, ""), 1);
 	assert_int_equal(smtp_proto_input(p, NULL, 3), -1);
@@ -1148,7 +1159,7 @@ static void test_api_edges(void **state)
 	struct smtp_proto_callbacks cb2 = {.output = capture, .ctx = out};
 	p = smtp_proto_create(&set, &cb2);
 	smtp_proto_greet(p);
-	smtp_proto_greet(p); /* ignored */
+	smtp_proto_greet(p);	   /* ignored */
 	smtp_proto_refuse(p, "x"); /* ignored */
 	assert_int_equal(feed(p, "EHLO x\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), 1);
 	assert_string_equal(out->str, "220 localhost ESMTP faxgate\r\n250-localhost\r\n250-PIPELINING\r\n"
@@ -1215,15 +1226,16 @@ static void test_starttls_synchronous(void **state)
 	set.auth_enabled = true;
 	set.auth_required = true;
 	struct smtp_proto_callbacks cb = {
-		.output = sync_out, .starttls = sync_starttls, .auth = accept_auth, .ctx = &s};
+	    .output = sync_out, .starttls = sync_starttls, .auth = accept_auth, .ctx = &s};
 	s.p = smtp_proto_create(&set, &cb);
 	smtp_proto_greet(s.p);
 	assert_int_equal(feed(s.p, "EHLO c\r\nSTARTTLS\r\nEHLO evil\r\n"), 1);
 	assert_int_equal(feed(s.p, "EHLO c\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n"), 1);
 	assert_true(smtp_proto_authenticated(s.p));
 	assert_string_equal(smtp_proto_auth_user(s.p), "alice");
-	assert_string_equal(s.out->str, GREETING EHLO_REPLY_TLS "220 2.0.0 Ready to start TLS\r\n" EHLO_REPLY_AUTH
-					"235 2.7.0 Authentication successful\r\n");
+	assert_string_equal(s.out->str,
+			    GREETING EHLO_REPLY_TLS "220 2.0.0 Ready to start TLS\r\n" EHLO_REPLY_AUTH
+						    "235 2.7.0 Authentication successful\r\n");
 	smtp_proto_free(&s.p);
 	g_string_free(s.out, TRUE);
 }
@@ -1238,21 +1250,21 @@ static void test_settings_default(void **state)
 	assert_true(set.max_message_size == 25u * 1024 * 1024);
 	assert_int_equal(set.max_recipients, 100);
 	assert_int_equal(set.max_errors, 10);
-	assert_false(set.lmtp || set.tls_available || set.tls_active || set.auth_enabled || set.auth_plaintext ||
-		     set.auth_required);
+	assert_false(set.lmtp || set.tls_available || set.tls_active || set.auth_enabled ||
+		     set.auth_plaintext || set.auth_required);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_settings_default),
-		cmocka_unit_test(test_sessions),
-		cmocka_unit_test(test_line_limits),
-		cmocka_unit_test(test_long_address_parts),
-		cmocka_unit_test(test_default_max_recipients),
-		cmocka_unit_test(test_big_message_chunks),
-		cmocka_unit_test(test_api_edges),
-		cmocka_unit_test(test_starttls_synchronous),
+	    cmocka_unit_test(test_settings_default),
+	    cmocka_unit_test(test_sessions),
+	    cmocka_unit_test(test_line_limits),
+	    cmocka_unit_test(test_long_address_parts),
+	    cmocka_unit_test(test_default_max_recipients),
+	    cmocka_unit_test(test_big_message_chunks),
+	    cmocka_unit_test(test_api_edges),
+	    cmocka_unit_test(test_starttls_synchronous),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

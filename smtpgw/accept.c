@@ -220,9 +220,17 @@ int accept_data(struct accept *acc, const char *data, size_t len)
 static char **read_headers(struct accept *acc)
 {
 	GPtrArray *out = g_ptr_array_new();
-	char *buf = g_malloc(ACCEPT_MAX_HEADER_BLOCK + 1);
-	ssize_t n = acc->spool_fd >= 0 ? pread(acc->spool_fd, buf, ACCEPT_MAX_HEADER_BLOCK, 0) : 0;
-	buf[n > 0 ? n : 0] = '\0';
+	/* read in steps until the blank line: the header block is usually under 2 KB */
+	GString *block = g_string_new(NULL);
+	char step[8192];
+	ssize_t n;
+	while (acc->spool_fd >= 0 && block->len < ACCEPT_MAX_HEADER_BLOCK &&
+	       (n = pread(acc->spool_fd, step, sizeof(step), (off_t)block->len)) > 0) {
+		g_string_append_len(block, step, n);
+		if (strstr(block->str + (block->len > (gsize)n + 3 ? block->len - (gsize)n - 3 : 0), "\r\n\r\n") != NULL)
+			break;
+	}
+	char *buf = g_string_free(block, FALSE);
 	char *end = strstr(buf, "\r\n\r\n");
 	if (end != NULL)
 		end[2] = '\0';
@@ -292,14 +300,23 @@ static void message_info_clear(struct message_info *mi)
 	g_free(mi->reply_to);
 }
 
+static gpointer local_zone_id(gpointer unused)
+{
+	(void)unused;
+	GTimeZone *local = g_time_zone_new_local();
+	char *id = g_strdup(g_time_zone_get_identifier(local));
+	g_time_zone_unref(local);
+	return id;
+}
+
 /* Parse the headers; -1 with a reply when one is bad. */
 static int parse_message(struct accept *acc, struct message_info *mi, int *code_r, char reply_r[512])
 {
 	g_auto(GStrv) pairs = read_headers(acc);
 	mi->headers = fax_headers_create();
-	/* times written without a zone are the gateway's local time */
-	g_autoptr(GTimeZone) local = g_time_zone_new_local();
-	fax_headers_set_timezone(mi->headers, g_time_zone_get_identifier(local));
+	/* times written without a zone are the gateway's local time (looked up once) */
+	static GOnce local_zone = G_ONCE_INIT;
+	fax_headers_set_timezone(mi->headers, g_once(&local_zone, local_zone_id, NULL));
 	int64_t now = g_get_real_time() / G_USEC_PER_SEC;
 	for (int i = 0; pairs[i] && pairs[i + 1]; i += 2) {
 		const char *name = pairs[i], *value = pairs[i + 1], *why = NULL;

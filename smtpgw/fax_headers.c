@@ -225,9 +225,31 @@ void fax_headers_free(struct fax_headers **hp)
 	*hp = NULL;
 }
 
+/* The last zone asked for, kept: reading tzdata for every message costs an mmap and a parse. */
+static GTimeZone *zone_by_id(const char *tzid)
+{
+	static GMutex lock;
+	static char *cached_id;
+	static GTimeZone *cached;
+	g_mutex_lock(&lock);
+	if (cached == NULL || g_strcmp0(cached_id, tzid) != 0) {
+		GTimeZone *tz = g_time_zone_new_identifier(tzid);
+		if (tz != NULL) {
+			if (cached != NULL)
+				g_time_zone_unref(cached);
+			g_free(cached_id);
+			cached = tz;
+			cached_id = g_strdup(tzid);
+		}
+	}
+	GTimeZone *result = cached != NULL && g_strcmp0(cached_id, tzid) == 0 ? g_time_zone_ref(cached) : NULL;
+	g_mutex_unlock(&lock);
+	return result;
+}
+
 void fax_headers_set_timezone(struct fax_headers *h, const char *tzid)
 {
-	GTimeZone *tz = tzid != NULL ? g_time_zone_new_identifier(tzid) : NULL;
+	GTimeZone *tz = tzid != NULL ? zone_by_id(tzid) : NULL;
 	g_time_zone_unref(h->tz);
 	h->tz = tz != NULL ? tz : g_time_zone_new_utc();
 }

@@ -70,6 +70,7 @@ struct session {
 	int fd;
 	struct tls_conn *tls;
 	bool handshaking, starttls_pending, closing;
+	bool watching_write; /* EPOLLOUT in the epoll mask */
 	struct smtp_proto *proto;
 	GString *out;
 	struct sockaddr_storage peer_addr;
@@ -289,6 +290,9 @@ void server_free(struct server **serverp)
 
 static void watch(struct session *s, bool want_write)
 {
+	if (s->watching_write == want_write)
+		return; /* an epoll_ctl per reply would cost more than the reply */
+	s->watching_write = want_write;
 	struct epoll_event ev = {.events = EPOLLIN | (want_write ? EPOLLOUT : 0), .data.ptr = s};
 	epoll_ctl(s->server->epfd, EPOLL_CTL_MOD, s->fd, &ev);
 }

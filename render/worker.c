@@ -226,6 +226,19 @@ static char *prepare(struct worker *w, const struct job *job, const char **error
 	return dir;
 }
 
+/* ASan reserves terabytes of address space for its shadow memory: an RLIMIT_AS makes a
+   sanitizer build abort at start. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RENDER_LIMIT_ADDRESS_SPACE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RENDER_LIMIT_ADDRESS_SPACE 0
+#endif
+#endif
+#ifndef RENDER_LIMIT_ADDRESS_SPACE
+#define RENDER_LIMIT_ADDRESS_SPACE 1
+#endif
+
 static void limit(int resource, rlim_t value)
 {
 	struct rlimit rl = {value, value};
@@ -239,7 +252,8 @@ static void confine(struct worker *w, const char *dir)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	limit(RLIMIT_AS, (rlim_t)config_int(w->config, "render", "memory_limit_mb") << 20);
+	if (RENDER_LIMIT_ADDRESS_SPACE) /* XXX not under ASan (make check): see above */
+		limit(RLIMIT_AS, (rlim_t)config_int(w->config, "render", "memory_limit_mb") << 20);
 	limit(RLIMIT_CPU, (rlim_t)w->timeout + 5);
 	limit(RLIMIT_FSIZE, (rlim_t)512 << 20);
 	limit(RLIMIT_NOFILE, 256);

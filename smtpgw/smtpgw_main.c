@@ -42,13 +42,11 @@ int main(int argc, char **argv)
 	int ret;
 	if (deliver) {
 		i++;
-		if (i + 2 > argc || strcmp(argv[i], "-f") != 0)
+		if (i + 3 > argc || strcmp(argv[i], "-f") != 0) {
+			config_free(&config);
 			return usage();
-		const char *sender = argv[i + 1];
-		i += 2;
-		if (i >= argc)
-			return usage();
-		ret = deliver_run(config, sender, argv + i, argc - i);
+		}
+		ret = deliver_run(config, argv[i + 1], argv + i + 2, argc - i - 2);
 	} else {
 		const char *error = NULL;
 		struct server *server = server_create(config, &error);

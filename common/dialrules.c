@@ -42,6 +42,8 @@
  */
 #include "common/dialrules.h"
 
+#include "common/error.h"
+
 #include "common/config.h"
 #include "common/log.h"
 
@@ -71,21 +73,6 @@ static const char *const class_phrases[DIAL_CLASS_COUNT] = {
 static const char separators[] = " -.()";
 /* What an outside prefix may hold: digits, DTMF * #, pause ',' 'p', wait 'w'. */
 static const char outside_chars[] = "0123456789*#,pw";
-
-static __thread char error_buf[384];
-
-static int fail(const char **error_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = error_buf;
-	return -1;
-}
 
 static int fail_static(const char **error_r, const char *msg)
 {
@@ -394,13 +381,13 @@ static int scan(const char *text, struct written *w, const char **error_r)
 	char q[48];
 	size_t len = strnlen(text, DIALRULES_TEXT_MAX + 1);
 	if (len > DIALRULES_TEXT_MAX)
-		return fail(error_r, "fax number too long: more than %d characters", DIALRULES_TEXT_MAX);
+		return error_set(error_r, "fax number too long: more than %d characters", DIALRULES_TEXT_MAX);
 	memset(w, 0, sizeof(*w));
 	/* Letters first: "1-800-FLOWERS" or "+1555ABC4567" deserve this message, not a
 	   complaint about whatever else is wrong with them. */
 	for (size_t i = 0; i < len; i++) {
 		if (g_ascii_isalpha(text[i]))
-			return fail(error_r, "letters are not allowed in a fax number: \"%s\"",
+			return error_set(error_r, "letters are not allowed in a fax number: \"%s\"",
 				    quoted(q, sizeof(q), text));
 	}
 	for (size_t i = 0; i < len; i++) {
@@ -413,7 +400,7 @@ static int scan(const char *text, struct written *w, const char **error_r)
 				w->digits[w->ndigits++] = (char)c;
 		} else if (c == '+') {
 			if (w->plus || w->ndigits > 0 || w->hash)
-				return fail(error_r,
+				return error_set(error_r,
 					    "'+' may only stand at the start of a fax number: \"%s\"",
 					    quoted(q, sizeof(q), text));
 			w->plus = true;
@@ -425,17 +412,17 @@ static int scan(const char *text, struct written *w, const char **error_r)
 			continue;
 		} else if (c == '#') {
 			if (w->hash)
-				return fail(
+				return error_set(
 				    error_r,
 				    "only one '#' (before the subaddress) may appear in a fax number");
 			w->hash = true;
 		} else if (c > 0x20 && c < 0x7f) {
-			return fail(error_r,
+			return error_set(error_r,
 				    "character '%c' is not allowed in a fax number (digits, a leading '+', "
 				    "'#' before a subaddress and the separators space - . ( ) are)",
 				    c);
 		} else {
-			return fail(
+			return error_set(
 			    error_r,
 			    "character \\x%02X is not allowed in a fax number (digits, a leading '+', "
 			    "'#' before a subaddress and the separators space - . ( ) are)",
@@ -452,7 +439,7 @@ static int scan(const char *text, struct written *w, const char **error_r)
 	if (w->hash && w->nsub == 0)
 		return fail_static(error_r, "'#' must be followed by a subaddress of 1 to 20 digits");
 	if (w->nsub > DIALRULES_SUBADDRESS_MAX)
-		return fail(error_r, "subaddress too long: %zu digits (at most %d)", w->nsub,
+		return error_set(error_r, "subaddress too long: %zu digits (at most %d)", w->nsub,
 			    DIALRULES_SUBADDRESS_MAX);
 	return 0;
 }
@@ -504,7 +491,7 @@ static int domestic_nsn(const struct dialrules *rules, const char *d, char *nsn,
 		else {
 			char how[200];
 			describe_lengths(rules, how, sizeof(how));
-			return fail(error_r, "%s in fax number: %zu (%s)",
+			return error_set(error_r, "%s in fax number: %zu (%s)",
 				    n > nd + nplen     ? "too many digits"
 				    : n < nd - arealen ? "too few digits"
 						       : "wrong number of digits",
@@ -563,17 +550,17 @@ int dialrules_normalize(const struct dialrules *rules, const char *text, struct 
 	d[dlen] = '\0';
 
 	if (international && dlen == 0)
-		return fail(error_r, "no digits after the international prefix %s", ip);
+		return error_set(error_r, "no digits after the international prefix %s", ip);
 	/* Counted without the international prefix, so "011 44 ..." and "+44 ..." agree. */
 	if (dlen < (size_t)rules->min_digits)
-		return fail(error_r, "too few digits in fax number: %zu (at least %d)", dlen,
+		return error_set(error_r, "too few digits in fax number: %zu (at least %d)", dlen,
 			    rules->min_digits);
 
 	char nsn[DIALRULES_TEXT_MAX + 16];
 	bool ours = true;
 	if (international) {
 		if (d[0] == '0')
-			return fail(error_r, "a country code never begins with 0: \"%s\" (%s)",
+			return error_set(error_r, "a country code never begins with 0: \"%s\" (%s)",
 				    quoted(q, sizeof(q), text),
 				    w.plus
 					? "write '+' then the country code, without an international prefix"
@@ -593,10 +580,10 @@ int dialrules_normalize(const struct dialrules *rules, const char *text, struct 
 	size_t e164_digits = ours ? cclen + strlen(nsn) : dlen;
 	/* Again in E.164 form ("+44 0 60" loses its 0), so that form is accepted in turn. */
 	if (e164_digits < (size_t)rules->min_digits)
-		return fail(error_r, "too few digits in fax number: %zu (at least %d)", e164_digits,
+		return error_set(error_r, "too few digits in fax number: %zu (at least %d)", e164_digits,
 			    rules->min_digits);
 	if (e164_digits > (size_t)rules->max_digits)
-		return fail(error_r, "too many digits in fax number: +%s%s has %zu (at most %d)",
+		return error_set(error_r, "too many digits in fax number: +%s%s has %zu (at most %d)",
 			    ours ? cc : "", ours ? nsn : d, e164_digits, rules->max_digits);
 
 	if (!ours) {
@@ -606,21 +593,21 @@ int dialrules_normalize(const struct dialrules *rules, const char *text, struct 
 	} else {
 		size_t n = strlen(nsn), arealen = strlen(area);
 		if (n == 0)
-			return fail(error_r, "no digits after the country code +%s", cc);
+			return error_set(error_r, "no digits after the country code +%s", cc);
 		if (nplen > 0 && g_str_has_prefix(nsn, np))
-			return fail(error_r,
+			return error_set(error_r,
 				    "a number in country +%s cannot begin with %s after the country code or "
 				    "the national prefix: \"%s\"",
 				    cc, np, quoted(q, sizeof(q), text));
 		if (rules->national_digits > 0 && n != (size_t)rules->national_digits) {
 			char how[200];
 			describe_lengths(rules, how, sizeof(how));
-			return fail(error_r, "%s after the country code +%s: %zu (%s)",
+			return error_set(error_r, "%s after the country code +%s: %zu (%s)",
 				    n < (size_t)rules->national_digits ? "too few digits" : "too many digits",
 				    cc, n, how);
 		}
 		if (arealen > 0 && n == arealen && g_str_has_prefix(nsn, area))
-			return fail(error_r, "no subscriber number after the area code %s", area);
+			return error_set(error_r, "no subscriber number after the area code %s", area);
 		g_snprintf(number_r->e164, sizeof(number_r->e164), "+%s%s", cc, nsn);
 		if (g_str_has_prefix(nsn, area)) {
 			number_r->dial_class = DIAL_CLASS_LOCAL;
@@ -649,18 +636,18 @@ int dialrules_permit(const struct dialrules *rules, const struct dial_number *nu
 	memcpy(e164, number->e164, sizeof(number->e164));
 	e164[sizeof(number->e164)] = '\0';
 	if (match_prefix(rules->deny, e164) != NULL)
-		return fail(error_r, "sending faxes to %s is not allowed: the destination is blocked", e164);
+		return error_set(error_r, "sending faxes to %s is not allowed: the destination is blocked", e164);
 	if (match_prefix(rules->allow, e164) != NULL)
 		return 0;
 	if ((unsigned)number->dial_class >= DIAL_CLASS_COUNT)
-		return fail(error_r, "sending faxes to %s is not allowed: unknown number class", e164);
+		return error_set(error_r, "sending faxes to %s is not allowed: unknown number class", e164);
 	bool allowed[DIAL_CLASS_COUNT];
 	if (classes != NULL)
 		(void)parse_classes(classes, allowed);
 	else
 		memcpy(allowed, rules->classes, sizeof(allowed));
 	if (!allowed[number->dial_class])
-		return fail(error_r, "sending faxes to %s is not allowed: %s",
+		return error_set(error_r, "sending faxes to %s is not allowed: %s",
 			    class_phrases[number->dial_class], e164);
 	return 0;
 }
@@ -675,7 +662,7 @@ int dialrules_set_subaddress(struct dial_number *number, const char *subaddress,
 		if (!g_ascii_isdigit(*p))
 			return fail_static(error_r, "a subaddress may only hold digits");
 		if (n == DIALRULES_SUBADDRESS_MAX)
-			return fail(error_r, "subaddress too long: more than %d digits",
+			return error_set(error_r, "subaddress too long: more than %d digits",
 				    DIALRULES_SUBADDRESS_MAX);
 		buf[n++] = *p;
 	}
@@ -701,7 +688,7 @@ int dialrules_set_postdial(struct dial_number *number, const char *postdial, con
 			    error_r,
 			    "post-dial may only hold digits, * # A-D, pauses (p or ,) and waits (w)");
 		if (n == DIALRULES_POSTDIAL_MAX)
-			return fail(error_r, "post-dial too long: more than %d characters",
+			return error_set(error_r, "post-dial too long: more than %d characters",
 				    DIALRULES_POSTDIAL_MAX);
 		buf[n++] = c;
 	}

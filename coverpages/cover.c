@@ -32,6 +32,8 @@
  */
 #include "coverpages/cover.h"
 
+#include "common/error.h"
+
 #include "coverpages/cover_builtin.h"
 #include "coverpages/cover_template.h"
 
@@ -74,18 +76,6 @@ struct found {
 	char *path;   /* NULL for a built-in one */
 	char *source; /* path or "builtin:NAME" */
 };
-
-static __thread char error_buf[512];
-
-static const char *set_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static const char *set_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	return error_buf;
-}
 
 static void found_clear(struct found *f)
 {
@@ -146,14 +136,14 @@ static int find_template(const struct cover_request *req, const char *name, enum
 			}
 			GError *err = NULL;
 			if (!S_ISREG(st.st_mode)) {
-				*error_r = set_error("cover template %s: not a file", path);
+				*error_r = error_format("cover template %s: not a file", path);
 				rc = -1;
 			} else if (st.st_size > COVER_TEMPLATE_MAX_BYTES) {
-				*error_r = set_error("cover template %s: larger than %d bytes", path,
+				*error_r = error_format("cover template %s: larger than %d bytes", path,
 						     COVER_TEMPLATE_MAX_BYTES);
 				rc = -1;
 			} else if (!g_file_get_contents(path, &out->svg, &out->len, &err)) {
-				*error_r = set_error("cover template %s: %s", path, err->message);
+				*error_r = error_format("cover template %s: %s", path, err->message);
 				g_error_free(err);
 				rc = -1;
 			} else {
@@ -331,20 +321,20 @@ struct cover *cover_create(const struct cover_request *req, enum fax_paper paper
 		for (; name[i] && i < COVER_TEMPLATE_NAME_MAX; i++) /* printable, for the log */
 			shown[i] = name[i] > 0x20 && name[i] < 0x7F ? name[i] : '?';
 		shown[i] = '\0';
-		*error_r = set_error("cover template name \"%s\": expected letters, digits, . _ -", shown);
+		*error_r = error_format("cover template name \"%s\": expected letters, digits, . _ -", shown);
 		return NULL;
 	}
 
 	struct found first, cont = {0};
 	int rc = find_template(req, name, paper, &first, error_r);
 	if (rc == 0)
-		*error_r = set_error("cover template \"%s\" not found (looked for %s-%s.svg and %s.svg)",
+		*error_r = error_format("cover template \"%s\" not found (looked for %s-%s.svg and %s.svg)",
 				     name, name, paper_name(paper), name);
 	if (rc <= 0)
 		return NULL;
 	struct cover_template *t1 = cover_template_create(first.svg, first.len, error_r), *t2 = NULL;
 	if (!t1) {
-		*error_r = set_error("cover template %s: %s", first.source, *error_r);
+		*error_r = error_format("cover template %s: %s", first.source, *error_r);
 		found_clear(&first);
 		return NULL;
 	}
@@ -371,28 +361,28 @@ struct cover *cover_create(const struct cover_request *req, enum fax_paper paper
 				rc = find_template(req, "default-continued", paper, &cont, &error);
 			g_free(cname);
 			if (rc == 0)
-				error = set_error("no continuation page template for \"%s\"", name);
+				error = error_format("no continuation page template for \"%s\"", name);
 			if (rc <= 0)
 				break;
 			t2 = cover_template_create(cont.svg, cont.len, &error);
 			if (!t2) {
-				error = set_error("cover template %s: %s", cont.source, error);
+				error = error_format("cover template %s: %s", cont.source, error);
 				break;
 			}
 			if (cover_template_note_lines(t2) == 0) {
-				error = set_error("cover template %s: no note area (<text id=\"note\">)",
+				error = error_format("cover template %s: no note area (<text id=\"note\">)",
 						  cont.source);
 				break;
 			}
 		}
 		if (page_lines->len >= COVER_MAX_PAGES) {
-			error = set_error("the note needs more than %d cover pages", COVER_MAX_PAGES);
+			error = error_format("the note needs more than %d cover pages", COVER_MAX_PAGES);
 			break;
 		}
 		int n = cover_template_note_layout(t2, rest, &lines, &used);
 		if (n == 0 || used == 0) {
 			g_strfreev(lines);
-			error = set_error("cover template %s: the note area holds no text", cont.source);
+			error = error_format("cover template %s: the note area holds no text", cont.source);
 			break;
 		}
 		g_ptr_array_add(page_lines, lines);
@@ -582,7 +572,7 @@ struct fax_bitmap *cover_page_bitmap(const struct cover *c, int n, const struct 
 	if (base)
 		g_object_unref(base);
 	if (!h) {
-		*error_r = set_error("cover template %s: %s", c->source, err ? err->message : "bad SVG");
+		*error_r = error_format("cover template %s: %s", c->source, err ? err->message : "bad SVG");
 		g_clear_error(&err);
 		return NULL;
 	}
@@ -619,7 +609,7 @@ struct fax_bitmap *cover_page_bitmap(const struct cover *c, int n, const struct 
 	g_object_unref(h);
 	struct fax_bitmap *b = NULL;
 	if (!ok || st != CAIRO_STATUS_SUCCESS) {
-		*error_r = set_error("cover template %s: %s", c->source,
+		*error_r = error_format("cover template %s: %s", c->source,
 				     err ? err->message : cairo_status_to_string(st));
 		g_clear_error(&err);
 	} else if (!(b = fax_bitmap_new(g->width, g->rows))) {

@@ -28,6 +28,7 @@
  * Text is made valid UTF-8 (Windows-1252, then ISO-8859-1, as fallbacks for 8-bit bytes) and
  * control characters become spaces.
  */
+#include "common/error.h"
 #include "smtpgw/fax_address.h"
 
 #include <stdarg.h>
@@ -61,23 +62,6 @@ struct parse {
 	int name_fields;
 	const char **error_r;
 };
-
-static __thread char error_buf[256];
-
-static int fail(const char **error_r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	for (char *c = error_buf; *c != '\0'; c++) {
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-			*c = '?';
-	}
-	*error_r = error_buf;
-	return -1;
-}
 
 /* A short printable copy of user text for an error message. */
 static const char *shown(const char *s, size_t len, char *buf, size_t size)
@@ -249,9 +233,9 @@ static int check_number(struct parse *p, const char *s, size_t len, bool allow_s
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 		len--;
 	if (len == 0)
-		return fail(error_r, "no fax number in the address");
+		return error_set(error_r, "no fax number in the address");
 	if (len > FAX_ADDRESS_MAX_NUMBER)
-		return fail(error_r, "the fax number is longer than %d characters", FAX_ADDRESS_MAX_NUMBER);
+		return error_set(error_r, "the fax number is longer than %d characters", FAX_ADDRESS_MAX_NUMBER);
 	int digits = 0;
 	bool letters = false, space = false, other = false;
 	char bad = 0;
@@ -273,22 +257,22 @@ static int check_number(struct parse *p, const char *s, size_t len, bool allow_s
 		}
 	}
 	if (letters)
-		return fail(error_r, "letters are not allowed in a fax number");
+		return error_set(error_r, "letters are not allowed in a fax number");
 	if (other) {
 		if (bad == '+')
-			return fail(error_r, "\"+\" may only begin a fax number");
+			return error_set(error_r, "\"+\" may only begin a fax number");
 		if ((unsigned char)bad > 0x20 && (unsigned char)bad < 0x7f)
-			return fail(error_r, "\"%c\" is not allowed in a fax number (use digits, +, - and .)",
+			return error_set(error_r, "\"%c\" is not allowed in a fax number (use digits, +, - and .)",
 				    bad);
-		return fail(error_r, "only digits, +, - and . are allowed in a fax number");
+		return error_set(error_r, "only digits, +, - and . are allowed in a fax number");
 	}
 	if (space && !allow_spaces)
-		return fail(error_r, "spaces and parentheses in a fax number need a quoted address "
+		return error_set(error_r, "spaces and parentheses in a fax number need a quoted address "
 				     "(\"+1 (555) 123-4567\"@domain); or leave them out");
 	if (digits == 0)
-		return fail(error_r, "no digits in the fax number");
+		return error_set(error_r, "no digits in the fax number");
 	if (p->a->number != NULL)
-		return fail(error_r, "more than one fax number in the address");
+		return error_set(error_r, "more than one fax number in the address");
 	p->a->number = g_strndup(s, len);
 	return 0;
 }
@@ -403,11 +387,11 @@ static const struct opt_def *opt_find(const char *key, size_t len)
 static int set_once(struct parse *p, char **slot, char *value, const char *what)
 {
 	if (value == NULL)
-		return fail(p->error_r, "%s needs a value", what);
+		return error_set(p->error_r, "%s needs a value", what);
 	if (*slot != NULL) {
 		bool same = strcmp(*slot, value) == 0;
 		g_free(value);
-		return same ? 0 : fail(p->error_r, "%s is given twice with different values", what);
+		return same ? 0 : error_set(p->error_r, "%s is given twice with different values", what);
 	}
 	*slot = value;
 	return 0;
@@ -416,7 +400,7 @@ static int set_once(struct parse *p, char **slot, char *value, const char *what)
 static int set_int_once(struct parse *p, int *slot, int value, const char *what)
 {
 	if (*slot >= 0 && *slot != value)
-		return fail(p->error_r, "%s is given twice with different values", what);
+		return error_set(p->error_r, "%s is given twice with different values", what);
 	*slot = value;
 	return 0;
 }
@@ -457,7 +441,7 @@ static int note_unknown(struct parse *p, const char *key, size_t len)
 {
 	char buf[KEY_MAX + 8];
 	if (p->set->strict)
-		return fail(p->error_r, "unknown address option \"%s\"", shown(key, len, buf, sizeof(buf)));
+		return error_set(p->error_r, "unknown address option \"%s\"", shown(key, len, buf, sizeof(buf)));
 	GString **ign = &p->box->ignored;
 	if (*ign == NULL)
 		*ign = g_string_new(NULL);
@@ -489,11 +473,11 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return 0;
 	const char *k = d->key;
 	if (value == NULL && d->shape == SHAPE_VALUE)
-		return fail(error_r, "%s= needs a value", k);
+		return error_set(error_r, "%s= needs a value", k);
 	if (value != NULL && d->shape == SHAPE_FLAG)
-		return fail(error_r, "%s takes no value", k);
+		return error_set(error_r, "%s takes no value", k);
 	if (value != NULL && vlen > VALUE_MAX)
-		return fail(error_r, "the value of %s= is longer than %d characters", k, VALUE_MAX);
+		return error_set(error_r, "the value of %s= is longer than %d characters", k, VALUE_MAX);
 
 	g_autofree char *v = NULL;
 	bool b = true;
@@ -501,9 +485,9 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		bool name_type = d->opt == OPT_NAME || d->opt == OPT_COMPANY || d->opt == OPT_FROM;
 		v = name_type ? name_value(value, vlen, true) : plain_value(value, vlen);
 		if (v == NULL)
-			return fail(error_r, "%s= needs a value", k);
+			return error_set(error_r, "%s= needs a value", k);
 		if (d->shape == SHAPE_BOOL && d->opt != OPT_COVER && config_parse_bool(v, &b) < 0)
-			return fail(error_r, "%s= expects yes or no (true/false, on/off, 1/0)", k);
+			return error_set(error_r, "%s= expects yes or no (true/false, on/off, 1/0)", k);
 	}
 	int n;
 	switch (d->opt) {
@@ -520,7 +504,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	case OPT_COVER:
 		if (v != NULL && config_parse_bool(v, &b) < 0) {
 			if (!is_token(v, TEMPLATE_MAX))
-				return fail(error_r, "cover= expects yes, no or a template name "
+				return error_set(error_r, "cover= expects yes, no or a template name "
 						     "(letters, digits, . _ -)");
 			return set_once(p, &a->cover, g_steal_pointer(&v), "the cover page") < 0 ? -1 : 1;
 		}
@@ -531,7 +515,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return set_once(p, &a->cover, g_strdup("no"), "the cover page") < 0 ? -1 : 1;
 	case OPT_TEMPLATE:
 		if (!is_token(v, TEMPLATE_MAX))
-			return fail(error_r, "template= expects a template name (letters, digits, . _ -)");
+			return error_set(error_r, "template= expects a template name (letters, digits, . _ -)");
 		return set_once(p, &a->cover, g_steal_pointer(&v), "the cover page") < 0 ? -1 : 1;
 	case OPT_PRIORITY:
 		if (g_ascii_strcasecmp(v, "low") == 0)
@@ -541,12 +525,12 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		else if (g_ascii_strcasecmp(v, "high") == 0)
 			n = 8;
 		else if ((n = parse_small_int(v, 9)) < 0 || strlen(v) != 1)
-			return fail(error_r, "priority= expects 0 to 9, low, normal or high");
+			return error_set(error_r, "priority= expects 0 to 9, low, normal or high");
 		return set_int_once(p, &a->priority, n, "the priority") < 0 ? -1 : 1;
 	case OPT_FAX_PRIORITY: {
 		static const int map[] = {9, 7, 5, 4, 2, 0};
 		if ((n = parse_small_int(v, 5)) < 0 || strlen(v) != 1)
-			return fail(error_r, "fax-priority= expects 0 (highest) to 5 (lowest)");
+			return error_set(error_r, "fax-priority= expects 0 (highest) to 5 (lowest)");
 		return set_int_once(p, &a->priority, map[n], "the priority") < 0 ? -1 : 1;
 	}
 	case OPT_RES: {
@@ -559,7 +543,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		else if (g_ascii_strcasecmp(v, "superfine") == 0)
 			r = "superfine";
 		else
-			return fail(error_r, "res= expects standard, fine or superfine");
+			return error_set(error_r, "res= expects standard, fine or superfine");
 		return set_once(p, &a->resolution, g_strdup(r), "the resolution") < 0 ? -1 : 1;
 	}
 	case OPT_STANDARD:
@@ -571,7 +555,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	case OPT_PAPER:
 		if (g_ascii_strcasecmp(v, "a4") != 0 && g_ascii_strcasecmp(v, "letter") != 0 &&
 		    g_ascii_strcasecmp(v, "legal") != 0)
-			return fail(error_r, "paper= expects a4, letter or legal");
+			return error_set(error_r, "paper= expects a4, letter or legal");
 		return set_once(p, &a->paper, g_ascii_strdown(v, -1), "the paper size") < 0 ? -1 : 1;
 	case OPT_A4:
 		return set_once(p, &a->paper, g_strdup("a4"), "the paper size") < 0 ? -1 : 1;
@@ -581,7 +565,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return set_once(p, &a->paper, g_strdup("legal"), "the paper size") < 0 ? -1 : 1;
 	case OPT_RETRIES:
 		if ((n = parse_small_int(v, FAX_ADDRESS_MAX_RETRIES)) < 0)
-			return fail(error_r, "retries= expects a whole number from 0 to %d",
+			return error_set(error_r, "retries= expects a whole number from 0 to %d",
 				    FAX_ADDRESS_MAX_RETRIES);
 		return set_int_once(p, &a->retries, n, "retries=") < 0 ? -1 : 1;
 	case OPT_BILLING:
@@ -589,20 +573,20 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	case OPT_T33S: {
 		char *digits = digits_only(v, SUBADDRESS_MAX);
 		if (digits == NULL)
-			return fail(error_r, "T33S= expects 1 to %d digits (the T.33 subaddress)",
+			return error_set(error_r, "T33S= expects 1 to %d digits (the T.33 subaddress)",
 				    SUBADDRESS_MAX);
 		return set_once(p, &a->t33s, digits, "the subaddress") < 0 ? -1 : 1;
 	}
 	case OPT_ISUB: {
 		char *digits = digits_only(v, POSTD_MAX);
 		if (digits == NULL)
-			return fail(error_r, "ISUB= expects digits (the ISDN subaddress)");
+			return error_set(error_r, "ISUB= expects digits (the ISDN subaddress)");
 		g_free(digits);
 		return set_once(p, &a->isub, g_steal_pointer(&v), "ISUB=") < 0 ? -1 : 1;
 	}
 	case OPT_POSTD:
 		if (strlen(v) > POSTD_MAX || strspn(v, "0123456789*#ABCDabcdPpWw,-.") != strlen(v))
-			return fail(error_r,
+			return error_set(error_r,
 				    "POSTD= expects up to %d of 0-9 * # A-D, p (pause), w (wait) "
 				    "(write # as %%23)",
 				    POSTD_MAX);
@@ -611,7 +595,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return set_once(p, &a->comments, g_strdup(b ? "yes" : "no"), "inline-comments=") < 0 ? -1 : 1;
 	case OPT_PORT:
 		if (!is_token(v, PORT_MAX))
-			return fail(error_r, "port= expects a line name (letters, digits, . _ -)");
+			return error_set(error_r, "port= expects a line name (letters, digits, . _ -)");
 		a->admin_options = true;
 		return set_once(p, &a->port, g_steal_pointer(&v), "port=") < 0 ? -1 : 1;
 	case OPT_NOPREFIX:
@@ -640,10 +624,10 @@ static int option_segment(struct parse *p, const char *seg, size_t len)
 	const char *eq = memchr(seg, '=', len);
 	size_t klen = eq != NULL ? (size_t)(eq - seg) : len;
 	if (klen == 0)
-		return fail(p->error_r, "an option has no name (\"=%s\")",
+		return error_set(p->error_r, "an option has no name (\"=%s\")",
 			    shown(seg + 1, len - 1, buf, sizeof(buf)));
 	if (!valid_key(seg, klen))
-		return fail(p->error_r, "\"%s\" is not an option name (letters, digits, - and _)",
+		return error_set(p->error_r, "\"%s\" is not an option name (letters, digits, - and _)",
 			    shown(seg, klen, buf, sizeof(buf)));
 	int ret = apply_option(p, seg, klen, eq != NULL ? eq + 1 : NULL, eq != NULL ? len - klen - 1 : 0);
 	if (ret < 0)
@@ -658,7 +642,7 @@ static int name_field(struct parse *p, char *text)
 		return 0;
 	if (p->name_fields >= FAX_ADDRESS_MAX_NAME_FIELDS) {
 		g_free(text);
-		return fail(p->error_r, "at most %d name fields may come before the number",
+		return error_set(p->error_r, "at most %d name fields may come before the number",
 			    FAX_ADDRESS_MAX_NAME_FIELDS);
 	}
 	switch (p->name_fields++) {
@@ -706,7 +690,7 @@ static int parse_caret(struct parse *p, const char *s)
 {
 	g_auto(GStrv) segs = g_strsplit(s, "^", -1);
 	if (segs[0][0] == '\0')
-		return fail(p->error_r, "the fax number must come before the first ^");
+		return error_set(p->error_r, "the fax number must come before the first ^");
 	if (check_number(p, segs[0], strlen(segs[0]), p->allow_spaces) < 0)
 		return -1;
 	for (char **seg = segs + 1; *seg != NULL; seg++) {
@@ -742,7 +726,7 @@ static int parse_notes(struct parse *p, const char *s, size_t len)
 	g_auto(GStrv) parts = g_strsplit(copy, "%", -1);
 	guint n = g_strv_length(parts);
 	if (n == 0 || parts[n - 1][0] == '\0')
-		return fail(p->error_r, "no fax number before the Notes domain (name%%number%%FAX)");
+		return error_set(p->error_r, "no fax number before the Notes domain (name%%number%%FAX)");
 	for (guint i = 0; i + 1 < n; i++) {
 		if (parts[i][0] != '\0' && name_field(p, name_value(parts[i], strlen(parts[i]), false)) < 0)
 			return -1;
@@ -773,33 +757,33 @@ static int parse_mapi(struct parse *p, const char *text)
 	if (*s == '[') {
 		size_t len = strlen(s);
 		if (len < 2 || s[len - 1] != ']')
-			return fail(error_r, "a [ without ] in the fax address");
+			return error_set(error_r, "a [ without ] in the fax address");
 		s[len - 1] = '\0';
 		char *colon = strchr(s + 1, ':');
 		if (colon == NULL)
-			return fail(error_r, "a MAPI fax address needs a type: [FAX:number]");
+			return error_set(error_r, "a MAPI fax address needs a type: [FAX:number]");
 		*colon = '\0';
 		const char *type = s + 1;
 		if (g_ascii_strcasecmp(type, "FAX") != 0 && g_ascii_strcasecmp(type, "MSFAX") != 0 &&
 		    !strv_has_case(p->set->imcea_types, type, strlen(type))) {
 			char buf[24];
-			return fail(error_r, "[%s:...] is not a fax address type (FAX or MSFAX)",
+			return error_set(error_r, "[%s:...] is not a fax address type (FAX or MSFAX)",
 				    shown(type, strlen(type), buf, sizeof(buf)));
 		}
 		body = colon + 1;
 	} else if (strchr(s, ']') != NULL) {
-		return fail(error_r, "a ] without [ in the fax address");
+		return error_set(error_r, "a ] without [ in the fax address");
 	}
 	g_auto(GStrv) parts = g_strsplit(body, "|", -1);
 	if (g_strv_length(parts) > 3)
-		return fail(error_r, "too many | parts in the MAPI fax address");
+		return error_set(error_r, "too many | parts in the MAPI fax address");
 	g_autofree char *name = NULL, *canonical = NULL, *dialable = NULL, *special = NULL;
 	for (guint i = 0; parts[i] != NULL; i++) {
 		char *part = g_strstrip(parts[i]);
 		char *at = strrchr(part, '@');
 		if (at != NULL) {
 			if (canonical != NULL)
-				return fail(error_r, "more than one Name@Number in the MAPI fax address");
+				return error_set(error_r, "more than one Name@Number in the MAPI fax address");
 			*at = '\0';
 			name = g_strdup(part);
 			canonical = g_strdup(at + 1);
@@ -807,7 +791,7 @@ static int parse_mapi(struct parse *p, const char *text)
 			if (strv_has_case(p->set->notes_domains, canonical, strlen(canonical))) {
 				char *at2 = strrchr(name, '@');
 				if (at2 == NULL)
-					return fail(
+					return error_set(
 					    error_r,
 					    "no fax number before the Notes domain (Name@Number@FAX)");
 				g_free(canonical);
@@ -820,14 +804,14 @@ static int parse_mapi(struct parse *p, const char *text)
 		} else if (special == NULL) {
 			special = g_strdup(part);
 		} else {
-			return fail(error_r, "more than one special dialing part in the MAPI fax address");
+			return error_set(error_r, "more than one special dialing part in the MAPI fax address");
 		}
 	}
 	if (name != NULL)
 		p->a->name = clean_text(name, strlen(name));
 	const char *number = canonical != NULL && canonical[0] != '\0' ? canonical : dialable;
 	if (number == NULL || number[0] == '\0')
-		return fail(error_r, "no fax number in the address");
+		return error_set(error_r, "no fax number in the address");
 	if (check_number(p, number, strlen(number), true) < 0)
 		return -1;
 	if (special != NULL && special[0] != '\0') {
@@ -838,7 +822,7 @@ static int parse_mapi(struct parse *p, const char *text)
 			 strspn(special, "0123456789*#ABCDabcdPpWw,-. ") == strlen(special))
 			p->a->postd = g_strdup(special);
 		else
-			return fail(error_r, "the special dialing part of the MAPI fax address must be "
+			return error_set(error_r, "the special dialing part of the MAPI fax address must be "
 					     "#subaddress or post-dial digits");
 	}
 	return 0;
@@ -878,7 +862,7 @@ static int imcea_prefix(struct parse *p, const char *s, const char **rest_r)
 		return 0;
 	if (!strv_has_case(p->set->imcea_types, type, (size_t)(dash - type))) {
 		char buf[24];
-		return fail(p->error_r, "IMCEA%s addresses are not fax addresses",
+		return error_set(p->error_r, "IMCEA%s addresses are not fax addresses",
 			    shown(type, (size_t)(dash - type), buf, sizeof(buf)));
 	}
 	*rest_r = dash + 1;
@@ -902,7 +886,7 @@ static int unquote(struct parse *p, const char *s, char **out_r)
 	}
 	if (s[i] != '"' || s[i + 1] != '\0') {
 		g_string_free(out, TRUE);
-		return fail(p->error_r, "unbalanced quotes in the address");
+		return error_set(p->error_r, "unbalanced quotes in the address");
 	}
 	*out_r = g_string_free(out, FALSE);
 	return 1;
@@ -920,7 +904,7 @@ static int parse_local(struct parse *p, const char *local)
 	while (*s == ' ')
 		s++;
 	if (*s == '\0')
-		return fail(error_r, "the address has an empty local part");
+		return error_set(error_r, "the address has an empty local part");
 
 	/* Exchange IMCEA. */
 	const char *rest = NULL;
@@ -931,7 +915,7 @@ static int parse_local(struct parse *p, const char *local)
 		p->a->form = "imcea";
 		g_autofree char *decoded = imcea_decode(rest);
 		if (decoded == NULL)
-			return fail(error_r, "no fax number in the IMCEA address");
+			return error_set(error_r, "no fax number in the IMCEA address");
 		return parse_mapi(p, decoded);
 	}
 	/* MAPI Name@Number / [FAX:...] (quoted, or already unquoted by the caller). */
@@ -955,7 +939,7 @@ static int parse_local(struct parse *p, const char *local)
 	if (len > 0 && b[len - 1] == '/')
 		b[--len] = '\0';
 	if (len == 0)
-		return fail(error_r, "no fax number in the address");
+		return error_set(error_r, "no fax number in the address");
 
 	if (g_ascii_strncasecmp(b, "FAX=", 4) == 0) {
 		p->a->form = "rfc3192";
@@ -983,12 +967,12 @@ static int parse_local(struct parse *p, const char *local)
 		for (const char *c = b; *c != '\0'; c++)
 			alpha |= g_ascii_isalpha(*c) != 0;
 		if (!digits && alpha)
-			return fail(error_r, "not a fax number: write the number before the @ "
+			return error_set(error_r, "not a fax number: write the number before the @ "
 					     "(+15551234567@domain)");
 		return check_number(p, b, len, p->allow_spaces);
 	}
 	if (p->a->number == NULL)
-		return fail(error_r, "no fax number in the address (fax=... or the number before the @)");
+		return error_set(error_r, "no fax number in the address (fax=... or the number before the @)");
 	return 0;
 }
 
@@ -1002,14 +986,14 @@ int fax_address_parse(const struct fax_address_settings *set, const char *local,
 		set = &defaults;
 	}
 	if (local == NULL || *local == '\0')
-		return fail(error_r, "the address has an empty local part");
+		return error_set(error_r, "the address has an empty local part");
 	if (domain == NULL || *domain == '\0')
-		return fail(error_r, "the address has no domain");
+		return error_set(error_r, "the address has no domain");
 	if (strnlen(local, FAX_ADDRESS_MAX_LOCAL + 1) > FAX_ADDRESS_MAX_LOCAL)
-		return fail(error_r, "the address is longer than %d characters", FAX_ADDRESS_MAX_LOCAL);
+		return error_set(error_r, "the address is longer than %d characters", FAX_ADDRESS_MAX_LOCAL);
 	for (const char *c = local; *c != '\0'; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return fail(error_r, "control characters are not allowed in the address");
+			return error_set(error_r, "control characters are not allowed in the address");
 	}
 
 	struct address_box *box = g_new0(struct address_box, 1);
@@ -1024,7 +1008,7 @@ int fax_address_parse(const struct fax_address_settings *set, const char *local,
 	}
 	if (a->number == NULL) {
 		fax_address_free(&a);
-		return fail(error_r, "no fax number in the address");
+		return error_set(error_r, "no fax number in the address");
 	}
 	*address_r = a;
 	return 0;

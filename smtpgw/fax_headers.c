@@ -16,6 +16,7 @@
  * normal); admin_only ones (port, no prefix, max speed) are honoured for admins only. Whether
  * X-Fax-* from outside the organisation are read at all is the session's decision.
  */
+#include "common/error.h"
 #include "smtpgw/fax_headers.h"
 
 #include <gmime/gmime.h>
@@ -131,23 +132,6 @@ struct fax_headers {
 	GTimeZone *tz;
 	int prio[PRIO_SOURCES]; /* -1 unset */
 };
-
-static __thread char error_buf[320];
-
-static int fail(const char **error_r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	for (char *c = error_buf; *c != '\0'; c++) {
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-			*c = '?';
-	}
-	*error_r = error_buf;
-	return -1;
-}
 
 static gpointer gmime_init_once(gpointer unused)
 {
@@ -336,7 +320,7 @@ static char *parse_text(const struct fax_header_def *d, const char *hn, const ch
 	char *text = g_strstrip(g_string_free(out, FALSE));
 	if (d->max > 0 && g_utf8_strlen(text, -1) > d->max) {
 		g_free(text);
-		fail(error_r, "%s: longer than %lld characters", hn, (long long)d->max);
+		error_set(error_r, "%s: longer than %lld characters", hn, (long long)d->max);
 		return NULL;
 	}
 	return text;
@@ -348,7 +332,7 @@ static int check_number_text(const char *hn, const char *s, const char **error_r
 	int digits = 0;
 	bool letters = false, other = false;
 	if (strlen(s) > NUMBER_MAX)
-		return fail(error_r, "%s: a number is longer than %d characters", hn, NUMBER_MAX);
+		return error_set(error_r, "%s: a number is longer than %d characters", hn, NUMBER_MAX);
 	for (size_t i = 0; s[i] != '\0'; i++) {
 		char c = s[i];
 		if (g_ascii_isdigit(c))
@@ -359,9 +343,9 @@ static int check_number_text(const char *hn, const char *s, const char **error_r
 			other = true;
 	}
 	if (letters)
-		return fail(error_r, "%s: letters are not allowed in a fax number", hn);
+		return error_set(error_r, "%s: letters are not allowed in a fax number", hn);
 	if (other || digits == 0)
-		return fail(error_r,
+		return error_set(error_r,
 			    "%s: expected fax numbers (digits, +, - . ( ) and spaces), "
 			    "separated by commas",
 			    hn);
@@ -374,12 +358,12 @@ static char *parse_number_item(const char *hn, const char *item, const char **er
 	if (g_ascii_strncasecmp(item, "tel:", 4) == 0) {
 		g_auto(GStrv) parts = g_strsplit(item + 4, ";", -1);
 		if (parts[0] == NULL) {
-			fail(error_r, "%s: expected a number after tel:", hn);
+			error_set(error_r, "%s: expected a number after tel:", hn);
 			return NULL;
 		}
 		char *num = g_strstrip(parts[0]);
 		if (strchr(num, '#') != NULL) {
-			fail(error_r, "%s: write a subaddress as tel:NUMBER;isub=DIGITS", hn);
+			error_set(error_r, "%s: write a subaddress as tel:NUMBER;isub=DIGITS", hn);
 			return NULL;
 		}
 		if (check_number_text(hn, num, error_r) < 0)
@@ -394,13 +378,13 @@ static char *parse_number_item(const char *hn, const char *item, const char **er
 				continue;
 			}
 			g_string_free(out, TRUE);
-			fail(error_r, "%s: tel: URI parameters other than isub= are not supported", hn);
+			error_set(error_r, "%s: tel: URI parameters other than isub= are not supported", hn);
 			return NULL;
 		}
 		return g_string_free(out, FALSE);
 	}
 	if (strchr(item, '#') != NULL) {
-		fail(error_r, "%s: write a subaddress as tel:NUMBER;isub=DIGITS", hn);
+		error_set(error_r, "%s: write a subaddress as tel:NUMBER;isub=DIGITS", hn);
 		return NULL;
 	}
 	return check_number_text(hn, item, error_r) < 0 ? NULL : g_strdup(item);
@@ -425,7 +409,7 @@ static char *parse_enum(const struct fax_header_def *d, const char *hn, const ch
 			g_string_append(expect, i + 1 == n ? " or " : ", ");
 		g_string_append(expect, words[i]);
 	}
-	fail(error_r, "%s: expected %s", hn, expect->str);
+	error_set(error_r, "%s: expected %s", hn, expect->str);
 	g_string_free(expect, TRUE);
 	return NULL;
 }
@@ -579,7 +563,7 @@ static char *parse_notify(const char *hn, const char *v, const char **error_r)
 			bad = true;
 	}
 	if (!any || bad || (never && (failure || success || delay))) {
-		fail(error_r, "%s: expected never, failure, success or always, optionally +delay", hn);
+		error_set(error_r, "%s: expected never, failure, success or always, optionally +delay", hn);
 		return NULL;
 	}
 	if (never)
@@ -629,9 +613,9 @@ static char *parse_address_list(const struct fax_header_def *d, const char *hn, 
 		g_object_unref(list);
 	char *value = NULL;
 	if (ret < 0 || out->len == 0)
-		fail(error_r, "%s: expected mail addresses separated by commas (user@example.com)", hn);
+		error_set(error_r, "%s: expected mail addresses separated by commas (user@example.com)", hn);
 	else if (out->len > (guint)d->max)
-		fail(error_r, "%s: more than %lld addresses", hn, (long long)d->max);
+		error_set(error_r, "%s: more than %lld addresses", hn, (long long)d->max);
 	else {
 		g_ptr_array_add(out, NULL);
 		value = g_strjoinv(",", (char **)out->pdata);
@@ -659,10 +643,10 @@ static GPtrArray *list_items(const struct fax_header_def *d, const char *hn, con
 		if (!ok) {
 			g_ptr_array_unref(items);
 			if (tokens)
-				fail(error_r,
+				error_set(error_r,
 				     "%s: expected names (letters, digits, . _ -) separated by commas", hn);
 			else
-				fail(error_r, "%s: expected items of up to %d characters separated by commas",
+				error_set(error_r, "%s: expected items of up to %d characters separated by commas",
 				     hn, LIST_ITEM_MAX);
 			return NULL;
 		}
@@ -721,7 +705,7 @@ static int store_single(struct fax_headers *h, const char *hn, const char *field
 	if (old != NULL) {
 		bool same = strcmp(old, value) == 0;
 		g_free(value);
-		return same ? 0 : fail(error_r, "%s: given twice with different values", hn);
+		return same ? 0 : error_set(error_r, "%s: given twice with different values", hn);
 	}
 	g_hash_table_replace(h->fields, g_strdup(field), value);
 	return 0;
@@ -746,7 +730,7 @@ static int store_list(struct fax_headers *h, const struct fax_header_def *d, con
 	}
 	int ret = 0;
 	if (all->len > (guint)d->max) {
-		ret = fail(error_r, "%s: more than %lld items", hn, (long long)d->max);
+		ret = error_set(error_r, "%s: more than %lld items", hn, (long long)d->max);
 	} else if (all->len > 0) {
 		g_ptr_array_add(all, NULL);
 		g_hash_table_replace(h->fields, g_strdup(field), g_strjoinv(",", (char **)all->pdata));
@@ -778,12 +762,12 @@ static int add_numbers(struct fax_headers *h, const char *hn, const char *v, con
 		}
 		if (h->numbers->len + fresh->len >= FAX_HEADERS_MAX_NUMBERS) {
 			g_free(num);
-			return fail(error_r, "%s: more than %d numbers", hn, FAX_HEADERS_MAX_NUMBERS);
+			return error_set(error_r, "%s: more than %d numbers", hn, FAX_HEADERS_MAX_NUMBERS);
 		}
 		g_ptr_array_add(fresh, num);
 	}
 	if (h->numbers->len + fresh->len == 0)
-		return fail(error_r, "%s: expected fax numbers separated by commas", hn);
+		return error_set(error_r, "%s: expected fax numbers separated by commas", hn);
 	for (guint j = 0; j < fresh->len; j++)
 		g_ptr_array_add(h->numbers, g_steal_pointer(&fresh->pdata[j]));
 	GString *joined = g_string_new(NULL);
@@ -799,7 +783,7 @@ static int check_times(struct fax_headers *h, const char **error_r)
 	const char *send = g_hash_table_lookup(h->fields, "send_at");
 	const char *exp = g_hash_table_lookup(h->fields, "expires_at");
 	if (send != NULL && exp != NULL && g_ascii_strtoll(exp, NULL, 10) <= g_ascii_strtoll(send, NULL, 10))
-		return fail(error_r, "X-Fax-Expires: not after X-Fax-Send-At");
+		return error_set(error_r, "X-Fax-Expires: not after X-Fax-Send-At");
 	return 0;
 }
 
@@ -835,18 +819,18 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		break;
 	case FAX_HDR_BOOL:
 		if (config_parse_bool(v, &b) < 0)
-			return fail(error_r, "%s: expected yes or no", hn);
+			return error_set(error_r, "%s: expected yes or no", hn);
 		value = g_strdup(b ? "yes" : "no");
 		break;
 	case FAX_HDR_INT:
 		if (parse_int_range(v, d->min, d->max, &n) < 0)
-			return fail(error_r, "%s: expected a whole number from %lld to %lld", hn,
+			return error_set(error_r, "%s: expected a whole number from %lld to %lld", hn,
 				    (long long)d->min, (long long)d->max);
 		value = g_strdup_printf("%lld", (long long)n);
 		break;
 	case FAX_HDR_DURATION:
 		if (strlen(v) > 12 || config_parse_duration(v, &n) < 0 || n < d->min || n > d->max)
-			return fail(error_r,
+			return error_set(error_r,
 				    "%s: expected seconds (or a number with s, m, h or d) from %lld to %lld",
 				    hn, (long long)d->min, (long long)d->max);
 		value = g_strdup_printf("%lld", (long long)n);
@@ -856,25 +840,25 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		if (d->type == FAX_HDR_TIME_OR_SECONDS && *v != '\0' &&
 		    strspn(v, "0123456789") == strlen(v)) {
 			if (parse_int_range(v, 1, FAX_HEADERS_MAX_SCHEDULE, &n) < 0)
-				return fail(error_r, "%s: expected a time or 1 to %d seconds", hn,
+				return error_set(error_r, "%s: expected a time or 1 to %d seconds", hn,
 					    FAX_HEADERS_MAX_SCHEDULE);
 			t = now + n;
 		} else if (parse_time(h->tz, v, &t) < 0) {
-			return fail(error_r,
+			return error_set(error_r,
 				    "%s: expected a time such as 2025-06-25T15:30:00Z or 2025-06-25 15:30%s",
 				    hn, d->type == FAX_HDR_TIME_OR_SECONDS ? ", or seconds" : "");
 		}
 		if (t - now > FAX_HEADERS_MAX_SCHEDULE)
-			return fail(error_r, "%s: more than %d days ahead", hn,
+			return error_set(error_r, "%s: more than %d days ahead", hn,
 				    FAX_HEADERS_MAX_SCHEDULE / 86400);
 		if (d->type == FAX_HDR_TIME_OR_SECONDS && t <= now)
-			return fail(error_r, "%s: already past", hn);
+			return error_set(error_r, "%s: already past", hn);
 		value = g_strdup_printf("%lld", (long long)t);
 		break;
 	case FAX_HDR_PRIORITY: {
 		value = parse_priority(v);
 		if (value == NULL)
-			return fail(error_r, "%s: expected 0 to 9, low, normal or high", hn);
+			return error_set(error_r, "%s: expected 0 to 9, low, normal or high", hn);
 		int prio = value[0] - '0';
 		g_free(value);
 		if (!trusted && prio > PRIORITY_NORMAL) {
@@ -882,14 +866,14 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 			prio = PRIORITY_NORMAL;
 		}
 		if (h->prio[PRIO_X_FAX] >= 0 && h->prio[PRIO_X_FAX] != prio)
-			return fail(error_r, "%s: given twice with different values", hn);
+			return error_set(error_r, "%s: given twice with different values", hn);
 		h->prio[PRIO_X_FAX] = prio;
 		update_priority(h);
 		return 0;
 	}
 	case FAX_HDR_IDENT:
 		if (strlen(v) > (size_t)d->max || !printable_ascii(v, true))
-			return fail(error_r, "%s: expected at most %lld printable ASCII characters", hn,
+			return error_set(error_r, "%s: expected at most %lld printable ASCII characters", hn,
 				    (long long)d->max);
 		value = g_strdup(v);
 		break;
@@ -900,12 +884,12 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		}
 		int width = header_line_width(v);
 		if (width < 0)
-			return fail(error_r,
+			return error_set(error_r,
 				    "%s: expected printable ASCII with %%d %%m %%Y %%y %%H %%M %%n %%%% "
 				    "(or none)",
 				    hn);
 		if (width > d->max)
-			return fail(error_r,
+			return error_set(error_r,
 				    "%s: longer than %lld characters after expansion (%%n counts %d)", hn,
 				    (long long)d->max, HEADER_LINE_NUMBER);
 		value = g_strdup(v);
@@ -930,7 +914,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		else if (is_token(v, (size_t)d->max))
 			value = g_strdup(v);
 		else
-			return fail(error_r,
+			return error_set(error_r,
 				    "%s: expected none, default or a template name (letters, digits, . _ -)",
 				    hn);
 		break;
@@ -939,7 +923,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		break;
 	case FAX_HDR_OPAQUE:
 		if (strlen(v) > (size_t)d->max || !printable_ascii(v, true))
-			return fail(error_r, "%s: expected at most %lld printable ASCII characters", hn,
+			return error_set(error_r, "%s: expected at most %lld printable ASCII characters", hn,
 				    (long long)d->max);
 		value = g_strdup(v);
 		break;
@@ -955,7 +939,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		}
 		if (!ok || digits->len < 3 || digits->len > (gsize)d->max + 1 || digits->str[1] == '0') {
 			g_string_free(digits, TRUE);
-			return fail(error_r, "%s: expected an international number (+ and up to %lld digits)",
+			return error_set(error_r, "%s: expected an international number (+ and up to %lld digits)",
 				    hn, (long long)d->max);
 		}
 		value = g_string_free(digits, FALSE);
@@ -963,7 +947,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 	}
 	case FAX_HDR_TOKEN:
 		if (!is_token(v, (size_t)d->max))
-			return fail(error_r, "%s: expected a name of letters, digits, . _ - (at most %lld)",
+			return error_set(error_r, "%s: expected a name of letters, digits, . _ - (at most %lld)",
 				    hn, (long long)d->max);
 		value = g_strdup(v);
 		break;
@@ -985,7 +969,7 @@ int fax_headers_add(struct fax_headers *h, const char *name, const char *value, 
 		int index;
 		const struct fax_header_def *d = fax_header_def_find(n, &index);
 		if (d != NULL)
-			return fail(error_r, "%s: longer than %d octets", d->name, FAX_HEADERS_MAX_VALUE);
+			return error_set(error_r, "%s: longer than %d octets", d->name, FAX_HEADERS_MAX_VALUE);
 		if (g_ascii_strncasecmp(n, "X-Fax-", 6) == 0)
 			note_ignored(h, n);
 		return 0;

@@ -55,6 +55,7 @@
 #include "faxd/tiffpages.h"
 #include "render/bitscale.h"
 #include "render/dither.h"
+#include "render/faxwriter_private.h"
 #include "render/runproc.h"
 
 /* Limits (named defaults; docs/rendering.md lists them). */
@@ -206,7 +207,7 @@ static int stage_end(struct stage *st, bool ok, const char **error_r)
 	int ret = ok ? 0 : -1;
 	if (ok && fax_writer_pages(st->w) > 0) {
 		const char *error = NULL;
-		if (fax_writer_close(st->w, &error) < 0 || fax_writer_add_tiff(st->target, st->path, &error) < 0)
+		if (fax_writer_close(st->w, &error) < 0 || fax_writer_add_tiff_from(st->target, st->path, true, &error) < 0)
 			ret = fail_with(error_r, NULL, error);
 	}
 	fax_writer_free(&st->w);
@@ -645,7 +646,7 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
 			   reason[0] ? ": " : "", reason);
 	} else if (max > 0 && produced > room) {
 		ret = fail(error_r, "more than %d pages", max);
-	} else if (fax_writer_add_tiff(w, out, &error) < 0) {
+	} else if (fax_writer_add_tiff_from(w, out, true, &error) < 0) {
 		ret = fail_with(error_r, NULL, error);
 	}
 	runproc_result_clear(&res);
@@ -664,6 +665,61 @@ out:
 
 /* ---------------------------------------------------------------------------------------- */
 /* Images */
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* gdk-pixbuf's BMP loader sizes a buffer from the header-size field before it reports the image
+   size (a 246-byte file asked for 3.6 GB in fuzzing): only known DIB header sizes get through. */
+static bool bmp_header_ok(const uint8_t *d, size_t n)
+{
+	if (n < 26)
+		return false;
+	uint32_t data_offset = le32(d + 10), header = le32(d + 14);
+	if (header != 12 && header != 16 && header != 40 && header != 52 && header != 56 && header != 64 &&
+	    header != 108 && header != 124)
+		return false;
+	return data_offset <= n && data_offset >= 14 + header;
+}
+
+/* gdk-pixbuf's GIF loader trips over frames of zero width or height (GLib criticals, fatal
+   under G_DEBUG=fatal-criticals): walk the block structure (GIF89a §17-§24) and refuse those. */
+static bool gif_frames_ok(const uint8_t *d, size_t n)
+{
+	if (n < 13 || (d[6] | d[7]) == 0 || (d[8] | d[9]) == 0)
+		return false;
+	size_t p = 13;
+	if (d[10] & 0x80)
+		p += (size_t)3 << ((d[10] & 7) + 1);
+	unsigned sw = (unsigned)(d[6] | d[7] << 8), sh = (unsigned)(d[8] | d[9] << 8);
+	int frames = 0;
+	while (p < n && d[p] != 0x3B) {
+		if (d[p] == 0x21) { /* extension: label, then sub-blocks */
+			p += 2;
+		} else if (d[p] == 0x2C) { /* image descriptor: left, top, width, height */
+			if (p + 10 > n)
+				return true; /* cut short: the loader reports that */
+			unsigned left = (unsigned)(d[p + 1] | d[p + 2] << 8), top = (unsigned)(d[p + 3] | d[p + 4] << 8);
+			unsigned fw = (unsigned)(d[p + 5] | d[p + 6] << 8), fh = (unsigned)(d[p + 7] | d[p + 8] << 8);
+			if (fw == 0 || fh == 0 || left >= sw || top >= sh || ++frames > 10000)
+				return false;
+			uint8_t flags = d[p + 9];
+			p += 10;
+			if (flags & 0x80)
+				p += (size_t)3 << ((flags & 7) + 1);
+			p++; /* LZW minimum code size */
+		} else {
+			p++; /* the loader skips stray bytes too */
+			continue;
+		}
+		while (p < n && d[p] != 0) /* sub-blocks */
+			p += (size_t)d[p] + 1;
+		p++;
+	}
+	return true;
+}
 
 /* The gdk-pixbuf loader for these bytes, by magic number; NULL for anything else (no SVG, XPM,
    ICO, TGA... loaders are ever reached). */
@@ -697,6 +753,7 @@ static void on_size_prepared(GdkPixbufLoader *loader, int width, int height, gpo
 	sc->width = width;
 	sc->height = height;
 	if (width <= 0 || height <= 0 || (long long)width * height > sc->max_pixels) {
+		/* (an empty image is reported as corrupt by image_decode) */
 		sc->refused = true;
 		gdk_pixbuf_loader_set_size(loader, 0, 0); /* the loader stops before allocating pixels */
 	}
@@ -732,6 +789,10 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 		fail(error_r, "unsupported image format");
 		return NULL;
 	}
+	if ((strcmp(type, "gif") == 0 && !gif_frames_ok(data, len)) || (strcmp(type, "bmp") == 0 && !bmp_header_ok(data, len))) {
+		fail(error_r, "corrupt %s image: bad header", type);
+		return NULL;
+	}
 	GError *gerr = NULL;
 	GdkPixbufLoader *loader = gdk_pixbuf_loader_new_with_type(type, &gerr);
 	if (loader == NULL) {
@@ -753,7 +814,9 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 		gdk_pixbuf_loader_close(loader, NULL);
 	}
 	GdkPixbuf *pb = NULL;
-	if (sc.refused) {
+	if (sc.refused && (sc.width <= 0 || sc.height <= 0)) {
+		fail(error_r, "corrupt %s image: %dx%d pixels", type, sc.width, sc.height);
+	} else if (sc.refused) {
 		fail(error_r, "image too large: %dx%d pixels (limit %lld Mpixel)", sc.width, sc.height,
 		     max_pixels / 1000000);
 	} else if (!ok) {
@@ -942,7 +1005,7 @@ static bool near(double have, double want)
 
 struct rescale_ctx {
 	struct fax_bitmap *page;
-	int x0;
+	int x0, width; /* where the dw coverages go */
 };
 
 static void rescale_row(int dy, const float *cov, void *data)
@@ -951,7 +1014,7 @@ static void rescale_row(int dy, const float *cov, void *data)
 	if (dy >= c->page->height)
 		return;
 	uint8_t *row = c->page->bits + (size_t)dy * c->page->stride;
-	for (int x = 0; x < c->page->width - c->x0; x++)
+	for (int x = 0; x < c->width && c->x0 + x < c->page->width; x++)
 		if (cov[x] >= RESCALE_BLACK_COVERAGE)
 			row[(c->x0 + x) >> 3] |= (uint8_t)(0x80 >> ((c->x0 + x) & 7));
 }
@@ -983,7 +1046,7 @@ static int rescale_page(struct stage *st, const char *path, int p, const struct 
 		tiffpages_bitmap_free(&src);
 		return fail(error_r, "out of memory");
 	}
-	struct rescale_ctx c = {.page = page, .x0 = (FAX_WIDTH - dw) / 2};
+	struct rescale_ctx c = {.page = page, .x0 = (FAX_WIDTH - dw) / 2, .width = dw};
 	bitscale_rows(src->bits, src->stride, src->width, src->height, dw, dh, rescale_row, &c);
 	tiffpages_bitmap_free(&src);
 	int ret = stage_room(st, error_r);
@@ -1087,7 +1150,9 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 	}
 	/* The input under a name that says what it is (LibreOffice picks its import filter by it). */
 	char *in = NULL;
-	char *abs = g_path_is_absolute(path) ? g_strdup(path) : g_build_filename(g_get_current_dir(), path, NULL);
+	char *cwd = g_get_current_dir();
+	char *abs = g_path_is_absolute(path) ? g_strdup(path) : g_build_filename(cwd, path, NULL);
+	g_free(cwd);
 	if (ext != NULL) {
 		char *name = g_strconcat("document.", ext, NULL);
 		in = g_build_filename(dir, name, NULL);

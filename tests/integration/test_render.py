@@ -119,3 +119,43 @@ def test_hostile_attachment_fails_the_job_not_the_daemon(home, kind):
     assert info["state"] == "failed" and info["result_code"] == "format-failed", info
     assert fname in info["result_text"] or "pages" in info["result_text"], info["result_text"]
     assert render.poll() is None, "the render daemon must live on"
+
+
+def test_mail_with_every_kind_of_attachment_reaches_the_far_end(home):
+    """The whole gateway under `faxgate run`: SMTP in, render, send over the loop line."""
+    import base64
+    import smtplib
+    import socket
+    import sys
+    sys.path.insert(0, str(MAIL))
+    import make_corpus  # the corpus generator's tiny real documents
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home.write_config(f"[faxgate]\nnode = e2e\n[faxd]\npoll_interval = 1\n[smtp]\nlisten = 127.0.0.1:{port}\n"
+                      "domains = fax.example.com\n[render]\nworkers = 2\n[line loop]\ntype = loop\n")
+    sup = home.start(prog("faxgate"), "run")
+    wait_for(lambda: home.log_of(sup).count("status=running") >= 4, timeout=20, what="all programs up")
+    parts = [("application/pdf", "a.pdf", make_corpus.pdf("PDF page")),
+             ("text/plain", "b.txt", b"A text attachment\n"),
+             ("image/png", "c.png", make_corpus.png(300, 200, 90)),
+             ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "d.docx",
+              make_corpus.docx("Word page"))]
+    msg = ("From: anne@example.com\r\nSubject: Everything\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=\"all\"\r\n\r\n--all\r\nContent-Type: text/plain\r\n\r\n"
+           "Four attachments.\r\n")
+    for ctype, name, data in parts:
+        msg += (f"--all\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; "
+                f"filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                + base64.encodebytes(data).decode().replace("\n", "\r\n"))
+    msg += "--all--\r\n"
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+        c.sendmail("anne@example.com", ["+12125550100@fax.example.com"], msg.encode())
+    [job_id] = [j["job"] for j in json.loads(home.faxctl("--json", "jobs").stdout)]
+    wait_for(lambda: job(home, job_id)["state"] in ("done", "failed"), timeout=180, what="sent")
+    info = job(home, job_id)
+    assert info["state"] == "done", info
+    assert info["pages_total"] == 5  # the cover (with the short body) and one page per attachment
+    [received] = list((home.path / "loop").glob(f"*{job_id}*.tiff"))
+    out = subprocess.run(["tiffinfo", str(received)], capture_output=True, text=True).stdout
+    assert out.count("TIFF Directory") == 5

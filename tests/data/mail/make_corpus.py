@@ -45,7 +45,28 @@ def png(w, h, grey):
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def docx(text):
+    """A minimal Word document (Office Open XML), enough for LibreOffice."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                   '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+        z.writestr("word/document.xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+                   f'<w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>')
+    return buf.getvalue()
+
+
 PDF_DOC = b64(pdf("Invoice 4711 - please pay"))
+DOCX_DOC = b64(docx("Quotation 2026-88: 12 chairs"))
 PNG_LOGO = b64(png(16, 16, 40))
 PNG_CHART = b64(png(200, 120, 128))
 
@@ -276,6 +297,25 @@ Content-Transfer-Encoding: base64
 
 MIAGCSqGSIb3DQEHAqCAMIACAQExDzANBglghkgBZQMEAgEFADCABgkqhkiG9w0BBwEAAKCAMIIB
 --sig--
+""",
+    # Outlook with a Word attachment
+    "office-docx.eml": f"""From: "Jack Miller" <jack@example.com>
+To: +12125550109@fax.example.com
+Subject: Quotation
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="_docx_"
+
+--_docx_
+Content-Type: text/plain; charset="us-ascii"
+
+Our quotation is attached.
+--_docx_
+Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; name="quotation.docx"
+Content-Disposition: attachment; filename="quotation.docx"
+Content-Transfer-Encoding: base64
+
+{DOCX_DOC}
+--_docx_--
 """,
     # HTML only (a web form's notification): the HTML is the body
     "html-only.eml": """From: webform@example.com

@@ -328,6 +328,7 @@ Content-Type: text/html; charset=utf-8
 """,
 }
 
-for name, text in MESSAGES.items():
-    with open(name, "w", newline="", encoding="utf-8") as f:
-        f.write(crlf(text))
+if __name__ == "__main__":
+    for name, text in MESSAGES.items():
+        with open(name, "w", newline="", encoding="utf-8") as f:
+            f.write(crlf(text))

@@ -33,3 +33,11 @@ if [ -z "$only" ] || [ "$only" = smtp ]; then
 		./bench/smtp_bench.sh "$@"
 	fi
 fi
+
+# Rendering side by side with the tools it replaces: render_pdf against gs, render_text against
+# HylaFAX textfmt | gs (when hylafax-client is installed), fax_to_pdf against tiff2pdf
+# (bench/bench_render.sh, about 1 minute). Prints the markdown of docs/PERFORMANCE.md's section.
+if [ -z "$only" ] || [ "$only" = render ]; then
+	echo "== bench_render (about 1 minute)"
+	./bench/bench_render.sh "$@"
+fi

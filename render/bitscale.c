@@ -55,8 +55,8 @@ static bool row_white(const uint8_t *row, size_t bytes)
 	return true;
 }
 
-void bitscale_rows(const uint8_t *bits, size_t stride, int sw, int sh, int dw, int dh, void (*row_fn)(int dy, const float *coverage, void *ctx),
-		   void *ctx)
+void bitscale_rows(const uint8_t *bits, size_t stride, int sw, int sh, int dw, int dh,
+		   void (*row_fn)(int dy, const float *coverage, void *ctx), void *ctx)
 {
 	if (sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0)
 		return;

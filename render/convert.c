@@ -59,14 +59,14 @@
 #include "render/runproc.h"
 
 /* Limits (named defaults; docs/rendering.md lists them). */
-#define TEXT_MAX_BYTES (16u << 20)     /* a text body larger than this is refused */
-#define TEXT_MAX_PARAGRAPH 65536       /* longer paragraphs are laid out in pieces */
+#define TEXT_MAX_BYTES (16u << 20) /* a text body larger than this is refused */
+#define TEXT_MAX_PARAGRAPH 65536   /* longer paragraphs are laid out in pieces */
 #define IMAGE_MAX_FILE_BYTES (256u << 20)
 #define IMAGE_MAX_UPSCALE 4.0
 #define IMAGE_MARGIN_MM 5.0
-#define TIFF_MAX_SIDE 30000	  /* a bilevel page side above this is not a document */
-#define GS_MAX_MEMORY_MB 2048	  /* RLIMIT_AS for Ghostscript */
-#define GS_FILE_MB_PER_PAGE 8	  /* RLIMIT_FSIZE for its output */
+#define TIFF_MAX_SIDE 30000	     /* a bilevel page side above this is not a document */
+#define GS_MAX_MEMORY_MB 2048	     /* RLIMIT_AS for Ghostscript */
+#define GS_FILE_MB_PER_PAGE 8	     /* RLIMIT_FSIZE for its output */
 #define RESCALE_BLACK_COVERAGE 0.35f /* a re-scaled pixel is black from this much black beneath it */
 #define PREVIEW_DPI 100
 
@@ -136,9 +136,10 @@ static char *arg_path(const char *path)
 
 static char *make_tmpdir(const struct render_options *o, const char **error_r)
 {
-	char *tmpl = g_build_filename(opt_tmpdir(o), "faxgate-render-XXXXXX", NULL);
+	char *tmpl = g_build_filename(opt_tmpdir(o), "faxgate-convert-XXXXXX", NULL);
 	if (g_mkdtemp_full(tmpl, 0700) == NULL) {
-		fail(error_r, "cannot create a scratch directory in %s: %s", opt_tmpdir(o), g_strerror(errno));
+		fail(error_r, "cannot create a scratch directory in %s: %s", opt_tmpdir(o),
+		     g_strerror(errno));
 		g_free(tmpl);
 		return NULL;
 	}
@@ -169,8 +170,8 @@ struct stage {
 	char *dir, *path;
 };
 
-static int stage_begin(struct stage *st, struct fax_writer *target, const struct render_options *o, bool drop_blank,
-		       const char **error_r)
+static int stage_begin(struct stage *st, struct fax_writer *target, const struct render_options *o,
+		       bool drop_blank, const char **error_r)
 {
 	memset(st, 0, sizeof(*st));
 	st->target = target;
@@ -207,7 +208,8 @@ static int stage_end(struct stage *st, bool ok, const char **error_r)
 	int ret = ok ? 0 : -1;
 	if (ok && fax_writer_pages(st->w) > 0) {
 		const char *error = NULL;
-		if (fax_writer_close(st->w, &error) < 0 || fax_writer_add_tiff_from(st->target, st->path, true, &error) < 0)
+		if (fax_writer_close(st->w, &error) < 0 ||
+		    fax_writer_add_tiff_from(st->target, st->path, true, &error) < 0)
 			ret = fail_with(error_r, NULL, error);
 	}
 	fax_writer_free(&st->w);
@@ -283,7 +285,8 @@ static void text_clear(struct text_job *t)
 {
 	cairo_surface_flush(t->surface);
 	memset(cairo_image_surface_get_data(t->surface), 0,
-	       (size_t)cairo_image_surface_get_stride(t->surface) * (size_t)cairo_image_surface_get_height(t->surface));
+	       (size_t)cairo_image_surface_get_stride(t->surface) *
+		   (size_t)cairo_image_surface_get_height(t->surface));
 	cairo_surface_mark_dirty(t->surface);
 	t->y = 0;
 	t->page_used = false;
@@ -434,7 +437,7 @@ int render_text(struct fax_writer *w, const struct render_options *o, const char
 	cairo_font_options_destroy(fo);
 	t.layout = pango_layout_new(ctx);
 	PangoFontDescription *desc =
-		pango_font_description_from_string(o && o->font && *o->font ? o->font : RENDER_TEXT_FONT_DEFAULT);
+	    pango_font_description_from_string(o && o->font && *o->font ? o->font : RENDER_TEXT_FONT_DEFAULT);
 	if (pango_font_description_get_size(desc) <= 0)
 		pango_font_description_set_size(desc, 10 * PANGO_SCALE);
 	pango_layout_set_font_description(t.layout, desc);
@@ -515,7 +518,8 @@ static int pdf_info(const char *path, double deadline, int *pages_r, const char 
 	g_free(exe);
 	char *arg = arg_path(path);
 	const char *argv[] = {"pdfinfo", arg, NULL};
-	struct runproc_limits lim = {.timeout_s = (int)ceil(deadline - now_s()), .max_memory_mb = GS_MAX_MEMORY_MB};
+	struct runproc_limits lim = {.timeout_s = (int)ceil(deadline - now_s()),
+				     .max_memory_mb = GS_MAX_MEMORY_MB};
 	if (lim.timeout_s < 1)
 		lim.timeout_s = 1;
 	struct runproc_result res;
@@ -601,11 +605,11 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
 	const char *env[] = {a_tmp, "GS_OPTIONS=", NULL};
 	int pages_budget = max > 0 ? room + 1 : 512;
 	struct runproc_limits lim = {
-		.timeout_s = (int)ceil(deadline - now_s()),
-		.max_memory_mb = GS_MAX_MEMORY_MB,
-		.max_file_mb = 16 + (size_t)pages_budget * GS_FILE_MB_PER_PAGE,
-		.env = env,
-		.cwd = dir,
+	    .timeout_s = (int)ceil(deadline - now_s()),
+	    .max_memory_mb = GS_MAX_MEMORY_MB,
+	    .max_file_mb = 16 + (size_t)pages_budget * GS_FILE_MB_PER_PAGE,
+	    .env = env,
+	    .cwd = dir,
 	};
 	if (lim.timeout_s < 1)
 		lim.timeout_s = 1;
@@ -631,19 +635,20 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
 	if (res.timed_out) {
 		ret = fail(error_r, "%s rendering timed out after %d s", what, timeout);
 	} else if (res.signal != 0) {
-		ret = fail(error_r, "Ghostscript was killed by signal %d (%s)%s", res.signal, g_strsignal(res.signal),
-			   res.signal == SIGXFSZ ? ": output too large" : "");
+		ret = fail(error_r, "Ghostscript was killed by signal %d (%s)%s", res.signal,
+			   g_strsignal(res.signal), res.signal == SIGXFSZ ? ": output too large" : "");
 	} else if (res.exit_code != 0) {
-		ret = fail(error_r, "broken %s: Ghostscript failed: %s", what, reason[0] ? reason : "no reason given");
+		ret = fail(error_r, "broken %s: Ghostscript failed: %s", what,
+			   reason[0] ? reason : "no reason given");
 	} else if (!g_file_test(out, G_FILE_TEST_EXISTS) || (produced = tiffpages_count(out, &error)) <= 0) {
 		if (strstr(res.output, "assword") != NULL)
 			ret = fail(error_r, "encrypted PDF: it needs a password to open");
 		else
-			ret = fail(error_r, "broken %s: no page could be rendered%s%s", what, reason[0] ? ": " : "",
-				   reason);
+			ret = fail(error_r, "broken %s: no page could be rendered%s%s", what,
+				   reason[0] ? ": " : "", reason);
 	} else if (expected > 0 && produced < expected && (max <= 0 || produced <= room)) {
-		ret = fail(error_r, "broken PDF: only %d of %d pages could be rendered%s%s", produced, expected,
-			   reason[0] ? ": " : "", reason);
+		ret = fail(error_r, "broken PDF: only %d of %d pages could be rendered%s%s", produced,
+			   expected, reason[0] ? ": " : "", reason);
 	} else if (max > 0 && produced > room) {
 		ret = fail(error_r, "more than %d pages", max);
 	} else if (fax_writer_add_tiff_from(w, out, true, &error) < 0) {
@@ -701,8 +706,10 @@ static bool gif_frames_ok(const uint8_t *d, size_t n)
 		} else if (d[p] == 0x2C) { /* image descriptor: left, top, width, height */
 			if (p + 10 > n)
 				return true; /* cut short: the loader reports that */
-			unsigned left = (unsigned)(d[p + 1] | d[p + 2] << 8), top = (unsigned)(d[p + 3] | d[p + 4] << 8);
-			unsigned fw = (unsigned)(d[p + 5] | d[p + 6] << 8), fh = (unsigned)(d[p + 7] | d[p + 8] << 8);
+			unsigned left = (unsigned)(d[p + 1] | d[p + 2] << 8),
+				 top = (unsigned)(d[p + 3] | d[p + 4] << 8);
+			unsigned fw = (unsigned)(d[p + 5] | d[p + 6] << 8),
+				 fh = (unsigned)(d[p + 7] | d[p + 8] << 8);
 			if (fw == 0 || fh == 0 || left >= sw || top >= sh || ++frames > 10000)
 				return false;
 			uint8_t flags = d[p + 9];
@@ -789,7 +796,8 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 		fail(error_r, "unsupported image format");
 		return NULL;
 	}
-	if ((strcmp(type, "gif") == 0 && !gif_frames_ok(data, len)) || (strcmp(type, "bmp") == 0 && !bmp_header_ok(data, len))) {
+	if ((strcmp(type, "gif") == 0 && !gif_frames_ok(data, len)) ||
+	    (strcmp(type, "bmp") == 0 && !bmp_header_ok(data, len))) {
 		fail(error_r, "corrupt %s image: bad header", type);
 		return NULL;
 	}
@@ -830,7 +838,8 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 		fail(error_r, "truncated %s image", type);
 	} else {
 		g_object_ref(pb);
-		if (gdk_pixbuf_get_bits_per_sample(pb) != 8 || gdk_pixbuf_get_colorspace(pb) != GDK_COLORSPACE_RGB ||
+		if (gdk_pixbuf_get_bits_per_sample(pb) != 8 ||
+		    gdk_pixbuf_get_colorspace(pb) != GDK_COLORSPACE_RGB ||
 		    gdk_pixbuf_get_n_channels(pb) < 3) {
 			g_clear_object(&pb);
 			fail(error_r, "unsupported %s pixel format", type);
@@ -858,9 +867,10 @@ int render_image_data(struct fax_writer *w, const struct render_options *o, cons
 	int iw = gdk_pixbuf_get_width(oriented), ih = gdk_pixbuf_get_height(oriented);
 
 	/* Fit into the page less margins, square physical pixels, centred. */
-	int mx = (int)lround(IMAGE_MARGIN_MM / 25.4 * g->x_dpi), my = (int)lround(IMAGE_MARGIN_MM / 25.4 * g->y_dpi);
+	int mx = (int)lround(IMAGE_MARGIN_MM / 25.4 * g->x_dpi),
+	    my = (int)lround(IMAGE_MARGIN_MM / 25.4 * g->y_dpi);
 	double avail_w = FAX_WIDTH - 2 * mx, avail_h = g->rows - 2 * my; /* device pixels */
-	double aspect = (double)g->y_dpi / g->x_dpi;			      /* rows per column of the same length */
+	double aspect = (double)g->y_dpi / g->x_dpi; /* rows per column of the same length */
 	double s = MIN(avail_w / iw, avail_h / (ih * aspect));
 	if (s > IMAGE_MAX_UPSCALE)
 		s = IMAGE_MAX_UPSCALE;
@@ -1056,7 +1066,8 @@ static int rescale_page(struct stage *st, const char *path, int p, const struct 
 	return ret;
 }
 
-int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const char *path, const char **error_r)
+int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const char *path,
+		    const char **error_r)
 {
 	const struct fax_geometry *g = fax_writer_geometry(w);
 	char terr[200];
@@ -1078,7 +1089,8 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 	int ret = 0;
 	for (int p = 0; p < n; p++) {
 		if (!TIFFSetDirectory(t, (tdir_t)p)) {
-			ret = fail(error_r, "corrupt TIFF: page %d: %s", p + 1, terr[0] ? terr : "unreadable");
+			ret =
+			    fail(error_r, "corrupt TIFF: page %d: %s", p + 1, terr[0] ? terr : "unreadable");
 			break;
 		}
 		struct tiff_page_info *pi = &pages[p];
@@ -1087,9 +1099,10 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 			colour = true;
 			break;
 		}
-		if (pi->width == 0 || pi->height == 0 || pi->width > TIFF_MAX_SIDE || pi->height > TIFF_MAX_SIDE) {
-			ret = fail(error_r, "TIFF page %d is %ux%u pixels: not a document page", p + 1, pi->width,
-				   pi->height);
+		if (pi->width == 0 || pi->height == 0 || pi->width > TIFF_MAX_SIDE ||
+		    pi->height > TIFF_MAX_SIDE) {
+			ret = fail(error_r, "TIFF page %d is %ux%u pixels: not a document page", p + 1,
+				   pi->width, pi->height);
 			break;
 		}
 		if (pi->width != FAX_WIDTH || !near(pi->x_dpi, g->x_dpi) || !near(pi->y_dpi, g->y_dpi))
@@ -1136,8 +1149,8 @@ bool render_office_available(void)
 }
 
 /* ext: the type to tell LibreOffice ("docx", "html"...), or NULL to keep the file's own name. */
-static int office_convert(struct fax_writer *w, const struct render_options *o, const char *path, const char *ext,
-			  const char **error_r)
+static int office_convert(struct fax_writer *w, const struct render_options *o, const char *path,
+			  const char *ext, const char **error_r)
 {
 	char *exe = office_program();
 	if (exe == NULL)
@@ -1212,7 +1225,7 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 			     "no_proxy=",
 			     NULL};
 	struct runproc_limits lim = {
-		.timeout_s = timeout, .max_file_mb = 1024, .env = env, .cwd = dir, .no_network = true};
+	    .timeout_s = timeout, .max_file_mb = 1024, .env = env, .cwd = dir, .no_network = true};
 	struct runproc_result res;
 	const char *error = NULL;
 	double start = now_s();
@@ -1232,7 +1245,8 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 	if (res.timed_out)
 		ret = fail(error_r, "document conversion timed out after %d s", timeout);
 	else if (pdf == NULL)
-		ret = fail(error_r, "LibreOffice cannot convert the document%s%s", reason[0] ? ": " : "", reason);
+		ret = fail(error_r, "LibreOffice cannot convert the document%s%s", reason[0] ? ": " : "",
+			   reason);
 	runproc_result_clear(&res);
 	if (ret == 0) {
 		struct render_options left = o ? *o : (struct render_options){0};
@@ -1253,7 +1267,8 @@ out:
 	return ret;
 }
 
-int render_office(struct fax_writer *w, const struct render_options *o, const char *path, const char **error_r)
+int render_office(struct fax_writer *w, const struct render_options *o, const char *path,
+		  const char **error_r)
 {
 	return office_convert(w, o, path, NULL, error_r);
 }
@@ -1268,64 +1283,64 @@ static const struct {
 	enum kind kind;
 	const char *ext; /* for LibreOffice */
 } types[] = {
-	{"text/plain", KIND_TEXT, NULL},
-	{"application/pdf", KIND_PDF, NULL},
-	{"application/x-pdf", KIND_PDF, NULL},
-	{"application/postscript", KIND_PDF, NULL},
-	{"application/ps", KIND_PDF, NULL},
-	{"image/png", KIND_IMAGE, NULL},
-	{"image/jpeg", KIND_IMAGE, NULL},
-	{"image/jpg", KIND_IMAGE, NULL},
-	{"image/pjpeg", KIND_IMAGE, NULL},
-	{"image/gif", KIND_IMAGE, NULL},
-	{"image/bmp", KIND_IMAGE, NULL},
-	{"image/x-bmp", KIND_IMAGE, NULL},
-	{"image/x-ms-bmp", KIND_IMAGE, NULL},
-	{"image/webp", KIND_IMAGE, NULL},
-	{"image/tiff", KIND_TIFF, NULL},
-	{"image/tif", KIND_TIFF, NULL},
-	{"image/x-tiff", KIND_TIFF, NULL},
-	{"application/tiff", KIND_TIFF, NULL},
-	{"text/html", KIND_OFFICE, "html"},
-	{"application/xhtml+xml", KIND_OFFICE, "html"},
-	{"application/rtf", KIND_OFFICE, "rtf"},
-	{"text/rtf", KIND_OFFICE, "rtf"},
-	{"application/msword", KIND_OFFICE, "doc"},
-	{"application/vnd.ms-excel", KIND_OFFICE, "xls"},
-	{"application/vnd.ms-powerpoint", KIND_OFFICE, "ppt"},
-	{"application/vnd.openxmlformats-officedocument.wordprocessingml.document", KIND_OFFICE, "docx"},
-	{"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", KIND_OFFICE, "xlsx"},
-	{"application/vnd.openxmlformats-officedocument.presentationml.presentation", KIND_OFFICE, "pptx"},
-	{"application/vnd.oasis.opendocument.text", KIND_OFFICE, "odt"},
-	{"application/vnd.oasis.opendocument.spreadsheet", KIND_OFFICE, "ods"},
-	{"application/vnd.oasis.opendocument.presentation", KIND_OFFICE, "odp"},
-	{"text/csv", KIND_OFFICE, "csv"},
-	{".txt", KIND_TEXT, NULL},
-	{".text", KIND_TEXT, NULL},
-	{".pdf", KIND_PDF, NULL},
-	{".ps", KIND_PDF, NULL},
-	{".eps", KIND_PDF, NULL},
-	{".png", KIND_IMAGE, NULL},
-	{".jpg", KIND_IMAGE, NULL},
-	{".jpeg", KIND_IMAGE, NULL},
-	{".gif", KIND_IMAGE, NULL},
-	{".bmp", KIND_IMAGE, NULL},
-	{".webp", KIND_IMAGE, NULL},
-	{".tif", KIND_TIFF, NULL},
-	{".tiff", KIND_TIFF, NULL},
-	{".htm", KIND_OFFICE, "html"},
-	{".html", KIND_OFFICE, "html"},
-	{".rtf", KIND_OFFICE, "rtf"},
-	{".doc", KIND_OFFICE, "doc"},
-	{".docx", KIND_OFFICE, "docx"},
-	{".xls", KIND_OFFICE, "xls"},
-	{".xlsx", KIND_OFFICE, "xlsx"},
-	{".ppt", KIND_OFFICE, "ppt"},
-	{".pptx", KIND_OFFICE, "pptx"},
-	{".odt", KIND_OFFICE, "odt"},
-	{".ods", KIND_OFFICE, "ods"},
-	{".odp", KIND_OFFICE, "odp"},
-	{".csv", KIND_OFFICE, "csv"},
+    {"text/plain", KIND_TEXT, NULL},
+    {"application/pdf", KIND_PDF, NULL},
+    {"application/x-pdf", KIND_PDF, NULL},
+    {"application/postscript", KIND_PDF, NULL},
+    {"application/ps", KIND_PDF, NULL},
+    {"image/png", KIND_IMAGE, NULL},
+    {"image/jpeg", KIND_IMAGE, NULL},
+    {"image/jpg", KIND_IMAGE, NULL},
+    {"image/pjpeg", KIND_IMAGE, NULL},
+    {"image/gif", KIND_IMAGE, NULL},
+    {"image/bmp", KIND_IMAGE, NULL},
+    {"image/x-bmp", KIND_IMAGE, NULL},
+    {"image/x-ms-bmp", KIND_IMAGE, NULL},
+    {"image/webp", KIND_IMAGE, NULL},
+    {"image/tiff", KIND_TIFF, NULL},
+    {"image/tif", KIND_TIFF, NULL},
+    {"image/x-tiff", KIND_TIFF, NULL},
+    {"application/tiff", KIND_TIFF, NULL},
+    {"text/html", KIND_OFFICE, "html"},
+    {"application/xhtml+xml", KIND_OFFICE, "html"},
+    {"application/rtf", KIND_OFFICE, "rtf"},
+    {"text/rtf", KIND_OFFICE, "rtf"},
+    {"application/msword", KIND_OFFICE, "doc"},
+    {"application/vnd.ms-excel", KIND_OFFICE, "xls"},
+    {"application/vnd.ms-powerpoint", KIND_OFFICE, "ppt"},
+    {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", KIND_OFFICE, "docx"},
+    {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", KIND_OFFICE, "xlsx"},
+    {"application/vnd.openxmlformats-officedocument.presentationml.presentation", KIND_OFFICE, "pptx"},
+    {"application/vnd.oasis.opendocument.text", KIND_OFFICE, "odt"},
+    {"application/vnd.oasis.opendocument.spreadsheet", KIND_OFFICE, "ods"},
+    {"application/vnd.oasis.opendocument.presentation", KIND_OFFICE, "odp"},
+    {"text/csv", KIND_OFFICE, "csv"},
+    {".txt", KIND_TEXT, NULL},
+    {".text", KIND_TEXT, NULL},
+    {".pdf", KIND_PDF, NULL},
+    {".ps", KIND_PDF, NULL},
+    {".eps", KIND_PDF, NULL},
+    {".png", KIND_IMAGE, NULL},
+    {".jpg", KIND_IMAGE, NULL},
+    {".jpeg", KIND_IMAGE, NULL},
+    {".gif", KIND_IMAGE, NULL},
+    {".bmp", KIND_IMAGE, NULL},
+    {".webp", KIND_IMAGE, NULL},
+    {".tif", KIND_TIFF, NULL},
+    {".tiff", KIND_TIFF, NULL},
+    {".htm", KIND_OFFICE, "html"},
+    {".html", KIND_OFFICE, "html"},
+    {".rtf", KIND_OFFICE, "rtf"},
+    {".doc", KIND_OFFICE, "doc"},
+    {".docx", KIND_OFFICE, "docx"},
+    {".xls", KIND_OFFICE, "xls"},
+    {".xlsx", KIND_OFFICE, "xlsx"},
+    {".ppt", KIND_OFFICE, "ppt"},
+    {".pptx", KIND_OFFICE, "pptx"},
+    {".odt", KIND_OFFICE, "odt"},
+    {".ods", KIND_OFFICE, "ods"},
+    {".odp", KIND_OFFICE, "odp"},
+    {".csv", KIND_OFFICE, "csv"},
 };
 
 static enum kind lookup_kind(const char *key, const char **ext_r)
@@ -1370,7 +1385,8 @@ static int render_text_file(struct fax_writer *w, const struct render_options *o
 	if (stat(path, &st) < 0)
 		return fail(error_r, "cannot open %s: %s", path, g_strerror(errno));
 	if (st.st_size > (off_t)TEXT_MAX_BYTES)
-		return fail(error_r, "text too large: %lld bytes (limit %u)", (long long)st.st_size, TEXT_MAX_BYTES);
+		return fail(error_r, "text too large: %lld bytes (limit %u)", (long long)st.st_size,
+			    TEXT_MAX_BYTES);
 	char *data = NULL;
 	gsize len = 0;
 	GError *gerr = NULL;
@@ -1379,10 +1395,11 @@ static int render_text_file(struct fax_writer *w, const struct render_options *o
 		g_error_free(gerr);
 		return -1;
 	}
-	if (charset && *charset && g_ascii_strcasecmp(charset, "utf-8") != 0 && g_ascii_strcasecmp(charset, "utf8") != 0 &&
-	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+	if (charset && *charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "utf8") != 0 && g_ascii_strcasecmp(charset, "us-ascii") != 0) {
 		gsize out_len = 0;
-		char *conv = g_convert_with_fallback(data, (gssize)len, "UTF-8", charset, "?", NULL, &out_len, NULL);
+		char *conv =
+		    g_convert_with_fallback(data, (gssize)len, "UTF-8", charset, "?", NULL, &out_len, NULL);
 		if (conv != NULL) {
 			g_free(data);
 			data = conv;
@@ -1394,8 +1411,8 @@ static int render_text_file(struct fax_writer *w, const struct render_options *o
 	return ret;
 }
 
-int render_file(struct fax_writer *w, const struct render_options *o, const char *path, const char *content_type,
-		const char *filename, const char **error_r)
+int render_file(struct fax_writer *w, const struct render_options *o, const char *path,
+		const char *content_type, const char *filename, const char **error_r)
 {
 	/* "Type/Subtype; charset=x" → "type/subtype" and the charset. */
 	char type[128] = "", charset[64] = "";
@@ -1485,10 +1502,11 @@ static void pdf_image(struct pdf_out *p, int obj, uint32_t width, uint32_t rows,
 {
 	pdf_begin_obj(p, obj);
 	fprintf(p->f,
-		"<< /Type /XObject /Subtype /Image /Width %u /Height %u /BitsPerComponent 1 /ColorSpace /DeviceGray "
+		"<< /Type /XObject /Subtype /Image /Width %u /Height %u /BitsPerComponent 1 /ColorSpace "
+		"/DeviceGray "
 		"/Filter /%s%s%s%s /Length %zu >>\nstream\n",
-		width, rows, filter, decode_parms ? " /DecodeParms " : "", decode_parms ? decode_parms : "", extra,
-		len);
+		width, rows, filter, decode_parms ? " /DecodeParms " : "", decode_parms ? decode_parms : "",
+		extra, len);
 	pdf_write(p, data, len);
 	fputs("\nendstream\nendobj\n", p->f);
 }
@@ -1520,7 +1538,8 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 	if (rps == 0 || rps > pi.height)
 		rps = pi.height;
 	tstrip_t nstrips = TIFFNumberOfStrips(t);
-	bool ccitt = comp == COMPRESSION_CCITTFAX4 || comp == COMPRESSION_CCITTFAX3 || comp == COMPRESSION_CCITTRLE;
+	bool ccitt =
+	    comp == COMPRESSION_CCITTFAX4 || comp == COMPRESSION_CCITTFAX3 || comp == COMPRESSION_CCITTRLE;
 	if (ccitt && nstrips != (pi.height + rps - 1) / rps)
 		ccitt = false;
 	if (comp == COMPRESSION_CCITTFAX3 && (g3opts & GROUP3OPT_UNCOMPRESSED))
@@ -1536,7 +1555,10 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 	char a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE];
 	int ret = 0;
 	if (ccitt) {
-		int k = comp == COMPRESSION_CCITTFAX4 ? -1 : comp == COMPRESSION_CCITTRLE ? 0 : (g3opts & GROUP3OPT_2DENCODING) ? 1 : 0;
+		int k = comp == COMPRESSION_CCITTFAX4	  ? -1
+			: comp == COMPRESSION_CCITTRLE	  ? 0
+			: (g3opts & GROUP3OPT_2DENCODING) ? 1
+							  : 0;
 		for (tstrip_t s = 0; s < nstrips && ret == 0; s++) {
 			uint32_t row0 = s * rps, rows = MIN(rps, pi.height - row0);
 			if (sizes[s] == 0 || sizes[s] > (uint64_t)64 << 20) {
@@ -1553,14 +1575,15 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 			if (fill == FILLORDER_LSB2MSB) /* PDF wants the first bit in the high bit */
 				TIFFReverseBits(raw, got);
 			char parms[160];
-			g_snprintf(parms, sizeof(parms), "<< /K %d /Columns %u /Rows %u%s%s >>", k, pi.width, rows,
-				   photo == PHOTOMETRIC_MINISBLACK ? " /BlackIs1 true" : "",
+			g_snprintf(parms, sizeof(parms), "<< /K %d /Columns %u /Rows %u%s%s >>", k, pi.width,
+				   rows, photo == PHOTOMETRIC_MINISBLACK ? " /BlackIs1 true" : "",
 				   comp == COMPRESSION_CCITTRLE ? " /EncodedByteAlign true" : "");
 			int img = pdf_new_obj(p);
 			pdf_image(p, img, pi.width, rows, "CCITTFaxDecode", parms, "", raw, (size_t)got);
 			g_free(raw);
 			g_string_append_printf(xobjs, "/I%u %d 0 R ", s, img);
-			g_string_append_printf(content, "q %s 0 0 %s 0 %s cm /I%u Do Q\n", num(a, pw), num(b, rows * 72.0 / yd),
+			g_string_append_printf(content, "q %s 0 0 %s 0 %s cm /I%u Do Q\n", num(a, pw),
+					       num(b, rows * 72.0 / yd),
 					       num(c, ph - (row0 + rows) * 72.0 / yd), s);
 		}
 	} else {
@@ -1577,7 +1600,8 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 				break;
 			}
 			for (size_t i = 0; i < row_bytes; i++)
-				bits[y * row_bytes + i] = photo == PHOTOMETRIC_MINISBLACK ? (uint8_t)~row[i] : row[i];
+				bits[y * row_bytes + i] =
+				    photo == PHOTOMETRIC_MINISBLACK ? (uint8_t)~row[i] : row[i];
 		}
 		if (ret == 0) {
 			uLongf zlen = compressBound((uLong)(row_bytes * pi.height));
@@ -1586,9 +1610,11 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 				ret = fail(error_r, "page %d: compression failed", page);
 			} else {
 				int img = pdf_new_obj(p);
-				pdf_image(p, img, pi.width, pi.height, "FlateDecode", NULL, " /Decode [1 0]", z, zlen);
+				pdf_image(p, img, pi.width, pi.height, "FlateDecode", NULL, " /Decode [1 0]",
+					  z, zlen);
 				g_string_append_printf(xobjs, "/I0 %d 0 R ", img);
-				g_string_append_printf(content, "q %s 0 0 %s 0 0 cm /I0 Do Q\n", num(a, pw), num(b, ph));
+				g_string_append_printf(content, "q %s 0 0 %s 0 0 cm /I0 Do Q\n", num(a, pw),
+						       num(b, ph));
 			}
 			g_free(z);
 		}
@@ -1602,10 +1628,11 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 		pdf_write(p, content->str, content->len);
 		fputs("\nendstream\nendobj\n", p->f);
 		pdf_begin_obj(p, page_obj);
-		fprintf(p->f,
-			"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << %s>> >> "
-			"/Contents %d 0 R >>\nendobj\n",
-			pages_obj, num(a, pw), num(b, ph), xobjs->str, content_obj);
+		fprintf(
+		    p->f,
+		    "<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] /Resources << /XObject << %s>> >> "
+		    "/Contents %d 0 R >>\nendobj\n",
+		    pages_obj, num(a, pw), num(b, ph), xobjs->str, content_obj);
 	}
 	g_string_free(content, TRUE);
 	g_string_free(xobjs, TRUE);
@@ -1637,7 +1664,8 @@ int fax_to_pdf(const char *tiff_path, const char *pdf_path, const char **error_r
 	int ret = 0;
 	for (int i = 0; i < n && ret == 0; i++) {
 		if (!TIFFSetDirectory(t, (tdir_t)i)) {
-			ret = fail(error_r, "corrupt TIFF: page %d: %s", i + 1, terr[0] ? terr : "unreadable");
+			ret =
+			    fail(error_r, "corrupt TIFF: page %d: %s", i + 1, terr[0] ? terr : "unreadable");
 			break;
 		}
 		ret = pdf_page(&p, t, i + 1, pages, kids, error_r);

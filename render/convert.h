@@ -23,11 +23,11 @@
 #define RENDER_TEXT_FONT_DEFAULT "DejaVu Sans Mono 10"
 
 struct render_options {
-	bool halftone;	  /* X-Fax-Image-Conversion: halftone → Floyd–Steinberg, else clustered dot */
-	const char *font; /* text: default "DejaVu Sans Mono 10" */
-	int timeout_s;	  /* subprocesses (gs, libreoffice): default 60 */
-	const char *tmpdir;		/* scratch files; NULL: g_get_tmp_dir() */
-	long long image_max_pixels;	/* declared width*height cap; 0: RENDER_IMAGE_MAX_PIXELS */
+	bool halftone;	    /* X-Fax-Image-Conversion: halftone → Floyd–Steinberg, else clustered dot */
+	const char *font;   /* text: default "DejaVu Sans Mono 10" */
+	int timeout_s;	    /* subprocesses (gs, libreoffice): default 60 */
+	const char *tmpdir; /* scratch files; NULL: g_get_tmp_dir() */
+	long long image_max_pixels; /* declared width*height cap; 0: RENDER_IMAGE_MAX_PIXELS */
 };
 /* Every field may be left zero/NULL for its default, so `struct render_options o = {0}` works. */
 void render_options_default(struct render_options *o);
@@ -46,24 +46,28 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
    conversion, clustered-dot 8x8 dither (default) or Floyd–Steinberg (halftone). Refuse images
    whose declared size is absurd (decompression bombs: check width*height before decoding the
    pixels — gdk_pixbuf_get_file_info — cap e.g. 100 Mpixel). */
-int render_image(struct fax_writer *w, const struct render_options *o, const char *path, const char **error_r);
+int render_image(struct fax_writer *w, const struct render_options *o, const char *path,
+		 const char **error_r);
 /* The same from memory (the fuzz harness's entry; render_image reads the file and calls it). */
 int render_image_data(struct fax_writer *w, const struct render_options *o, const void *data, size_t len,
 		      const char **error_r);
 /* A fax TIFF (bilevel): passed through raw when already 1728 wide at the writer's resolution,
-   else re-scaled (e.g. 2480-wide 300 dpi scans, or fine→standard by dropping rows) through a bitmap. */
-int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const char *path, const char **error_r);
+   else re-scaled (e.g. 2480-wide 300 dpi scans, or fine→standard: row pairs merged) through a
+   bitmap. A grey or colour TIFF goes to render_image (its first page). */
+int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const char *path,
+		    const char **error_r);
 /* Office documents and HTML (docx, xlsx, odt, rtf, doc, html) through
    `libreoffice --headless --convert-to pdf` (or `soffice`) when installed, then render_pdf;
    when LibreOffice is not installed: -1 "unsupported type: LibreOffice is not installed". Use a
    private -env:UserInstallation=file:///tmp/... profile dir per call, the timeout, no shell. */
-int render_office(struct fax_writer *w, const struct render_options *o, const char *path, const char **error_r);
+int render_office(struct fax_writer *w, const struct render_options *o, const char *path,
+		  const char **error_r);
 /* True when libreoffice or soffice is on PATH. */
 bool render_office_available(void);
 /* By content type (and file name extension as a hint): dispatches to the above; "unsupported
    type: application/x-foo" otherwise. content_type and filename may be NULL. */
-int render_file(struct fax_writer *w, const struct render_options *o, const char *path, const char *content_type,
-		const char *filename, const char **error_r);
+int render_file(struct fax_writer *w, const struct render_options *o, const char *path,
+		const char *content_type, const char *filename, const char **error_r);
 /* Received fax → PDF: the CCITT G4 (and G3) data embedded as-is (/CCITTFaxDecode with the right
    K, Columns, Rows, BlackIs1/EncodedByteAlign as needed), page size from the resolution. */
 int fax_to_pdf(const char *tiff_path, const char *pdf_path, const char **error_r);

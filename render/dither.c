@@ -58,7 +58,8 @@ static gpointer make_matrix(gpointer unused)
 	return NULL;
 }
 
-void dither_clustered(const uint8_t *grey, int w, int h, size_t stride, struct fax_bitmap *page, int x0, int y0)
+void dither_clustered(const uint8_t *grey, int w, int h, size_t stride, struct fax_bitmap *page, int x0,
+		      int y0)
 {
 	static GOnce once = G_ONCE_INIT;
 	g_once(&once, make_matrix, NULL);

@@ -15,7 +15,8 @@
 /* grey: w x h samples, 0 = black .. 255 = white, `stride` bytes per row. The result is drawn into
    page at (x0, y0), clipped to the page; pixels are only ever set black. The screen's phase is
    tied to page coordinates. */
-void dither_clustered(const uint8_t *grey, int w, int h, size_t stride, struct fax_bitmap *page, int x0, int y0);
+void dither_clustered(const uint8_t *grey, int w, int h, size_t stride, struct fax_bitmap *page, int x0,
+		      int y0);
 void dither_floyd_steinberg(const uint8_t *grey, int w, int h, size_t stride, struct fax_bitmap *page, int x0,
 			    int y0);
 

@@ -13,6 +13,7 @@
  * fax_writer_add_tiff is all or nothing: it checks every page before it appends the first.
  */
 #include "render/faxwriter.h"
+#include "render/faxwriter_private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -79,8 +80,8 @@ int fax_res_parse(const char *name, enum fax_res *res_r)
 	static const struct {
 		const char *name;
 		enum fax_res res;
-	} names[] = {{"standard", FAX_RES_STD}, {"std", FAX_RES_STD},	       {"normal", FAX_RES_STD},
-		     {"fine", FAX_RES_FINE},	   {"superfine", FAX_RES_SUPER}, {"super", FAX_RES_SUPER}};
+	} names[] = {{"standard", FAX_RES_STD}, {"std", FAX_RES_STD},	      {"normal", FAX_RES_STD},
+		     {"fine", FAX_RES_FINE},	{"superfine", FAX_RES_SUPER}, {"super", FAX_RES_SUPER}};
 	if (name == NULL)
 		return -1;
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
@@ -266,7 +267,8 @@ static void set_page_tags(struct fax_writer *w, uint32_t rows)
 }
 
 /* Encode one page from MSB-first rows, 1 = black. */
-static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, int height, const char **error_r)
+static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, int height,
+		      const char **error_r)
 {
 	const size_t row_bytes = FAX_WIDTH / 8;
 	if (height <= 0 || height > MAX_ROWS) {
@@ -290,7 +292,8 @@ static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, 
 		src = packed;
 	}
 	/* libtiff encodes from a buffer it may not modify for CCITT, but takes a non-const pointer. */
-	tmsize_t n = TIFFWriteEncodedStrip(w->tif, 0, (void *)(uintptr_t)src, (tmsize_t)(row_bytes * (size_t)height));
+	tmsize_t n =
+	    TIFFWriteEncodedStrip(w->tif, 0, (void *)(uintptr_t)src, (tmsize_t)(row_bytes * (size_t)height));
 	g_free(packed);
 	if (n < 0 || !TIFFWriteDirectory(w->tif)) {
 		fail(error_r, "cannot write page: %s", w->tiff_error[0] ? w->tiff_error : "I/O error");
@@ -333,11 +336,12 @@ static double to_dpi(float v, uint16_t unit)
 /* Check the current directory of `in` against the writer; decode it into buf (FAX_WIDTH/8 per
    row, as libtiff gives it: MSB first, photometric as stored). Sets *raw when the coded strip
    can be copied as it is. */
-static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, int page, uint8_t **buf,
-			 uint32_t *rows_r, bool *raw_r, const char **error_r)
+static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, int page, bool decode,
+			 uint8_t **buf, uint32_t *rows_r, bool *raw_r, const char **error_r)
 {
 	uint32_t width = 0, rows = 0;
-	uint16_t bps = 1, spp = 1, comp = COMPRESSION_NONE, photo = PHOTOMETRIC_MINISWHITE, unit = RESUNIT_INCH;
+	uint16_t bps = 1, spp = 1, comp = COMPRESSION_NONE, photo = PHOTOMETRIC_MINISWHITE,
+		 unit = RESUNIT_INCH;
 	float xres = 0, yres = 0;
 	TIFFGetField(in, TIFFTAG_IMAGEWIDTH, &width);
 	TIFFGetField(in, TIFFTAG_IMAGELENGTH, &rows);
@@ -376,6 +380,17 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 		fail(error_r, "page %d: odd row size", page);
 		return -1;
 	}
+	if (TIFFIsTiled(in)) {
+		fail(error_r, "page %d is tiled", page);
+		return -1;
+	}
+	tstrip_t nstrips = TIFFNumberOfStrips(in);
+	bool ccitt = comp == COMPRESSION_CCITTFAX4 || comp == COMPRESSION_CCITTFAX3;
+	*rows_r = rows;
+	if (!decode && nstrips == 1 && ccitt) { /* our own or Ghostscript's page: tags are enough */
+		*raw_r = true;
+		return 0;
+	}
 	*buf = g_try_realloc(*buf, row_bytes * rows);
 	if (*buf == NULL) {
 		fail(error_r, "out of memory");
@@ -383,11 +398,6 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 	}
 	/* Decode everything: a strip that fails is fatal, one that needs repair is re-encoded. */
 	bool clean = true;
-	if (TIFFIsTiled(in)) {
-		fail(error_r, "page %d is tiled", page);
-		return -1;
-	}
-	tstrip_t nstrips = TIFFNumberOfStrips(in);
 	uint32_t rps = rows;
 	TIFFGetFieldDefaulted(in, TIFFTAG_ROWSPERSTRIP, &rps);
 	if (rps == 0 || rps > rows)
@@ -398,7 +408,8 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 		size_t expect = row_bytes * rps < left ? row_bytes * rps : left;
 		tmsize_t n = TIFFReadEncodedStrip(in, s, *buf + off, (tmsize_t)expect);
 		if (n < 0) {
-			fail(error_r, "page %d cannot be decoded: %s", page, in_error[0] ? in_error : "corrupt data");
+			fail(error_r, "page %d cannot be decoded: %s", page,
+			     in_error[0] ? in_error : "corrupt data");
 			return -1;
 		}
 		if ((size_t)n < expect)
@@ -409,8 +420,7 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 		memset(*buf + off, photo == PHOTOMETRIC_MINISBLACK ? 0xFF : 0, row_bytes * rows - off);
 		clean = false;
 	}
-	*rows_r = rows;
-	*raw_r = clean && nstrips == 1 && (comp == COMPRESSION_CCITTFAX4 || comp == COMPRESSION_CCITTFAX3);
+	*raw_r = clean && nstrips == 1 && ccitt;
 	return 0;
 }
 
@@ -427,7 +437,8 @@ static int count_warning(TIFF *tif, void *user_data, const char *module, const c
 /* As fax_bitmap_blank(.., 0.0005) on a decoded page as libtiff gives it. */
 static bool page_blank(const uint8_t *buf, uint32_t rows, bool min_is_black)
 {
-	struct fax_bitmap b = {.width = FAX_WIDTH, .height = (int)rows, .stride = FAX_WIDTH / 8, .bits = (uint8_t *)buf};
+	struct fax_bitmap b = {
+	    .width = FAX_WIDTH, .height = (int)rows, .stride = FAX_WIDTH / 8, .bits = (uint8_t *)buf};
 	if (!min_is_black)
 		return fax_bitmap_blank(&b, 0.0005);
 	size_t len = (size_t)rows * (FAX_WIDTH / 8);
@@ -489,8 +500,24 @@ static int copy_raw(struct fax_writer *w, TIFF *in, uint32_t rows, const char **
 	return ret;
 }
 
+/* Directory p (0-based) of `in`: the next one is read on from the current one, which keeps a walk
+   through a long file linear (TIFFSetDirectory starts from the first directory every time). */
+static bool goto_page(TIFF *in, int p)
+{
+	if (p > 0 && TIFFCurrentDirectory(in) == (tdir_t)(p - 1))
+		return TIFFReadDirectory(in) == 1;
+	return TIFFSetDirectory(in, (tdir_t)p) == 1;
+}
+
 int fax_writer_add_tiff(struct fax_writer *w, const char *path, const char **error_r)
 {
+	return fax_writer_add_tiff_from(w, path, false, error_r);
+}
+
+int fax_writer_add_tiff_from(struct fax_writer *w, const char *path, bool trusted, const char **error_r)
+{
+	/* Pages must be decoded to be checked, or to tell blank ones. */
+	bool decode = !trusted || w->drop_blank;
 	char in_error[200] = "";
 	int warnings = 0;
 	if (check_room(w, 0, error_r) < 0)
@@ -515,13 +542,14 @@ int fax_writer_add_tiff(struct fax_writer *w, const char *path, const char **err
 	int ret = 0;
 	/* Pass 1: every page must be usable before anything is appended. */
 	for (int p = 0; p < n && ret == 0; p++) {
-		if (!TIFFSetDirectory(in, (tdir_t)p)) {
-			fail(error_r, "page %d cannot be read: %s", p + 1, in_error[0] ? in_error : "corrupt");
+		if (!goto_page(in, p)) {
+			fail(error_r, "page %d cannot be read: %s", p + 1,
+			     in_error[0] ? in_error : "corrupt");
 			ret = -1;
 			break;
 		}
 		warnings = 0;
-		ret = check_in_page(w, in, in_error, p + 1, &buf, &rows, &raw[p], error_r);
+		ret = check_in_page(w, in, in_error, p + 1, decode, &buf, &rows, &raw[p], error_r);
 		if (warnings > 0) /* libtiff repaired rows (bad lengths, premature EOL): re-encode */
 			raw[p] = false;
 		if (ret == 0 && w->drop_blank) {
@@ -537,7 +565,7 @@ int fax_writer_add_tiff(struct fax_writer *w, const char *path, const char **err
 	for (int p = 0; p < n && ret == 0; p++) {
 		if (skip[p])
 			continue;
-		if (!TIFFSetDirectory(in, (tdir_t)p)) {
+		if (!goto_page(in, p)) {
 			fail(error_r, "page %d cannot be read", p + 1);
 			ret = -1;
 			break;
@@ -548,7 +576,7 @@ int fax_writer_add_tiff(struct fax_writer *w, const char *path, const char **err
 			continue;
 		}
 		bool dummy;
-		ret = check_in_page(w, in, in_error, p + 1, &buf, &rows, &dummy, error_r);
+		ret = check_in_page(w, in, in_error, p + 1, true, &buf, &rows, &dummy, error_r);
 		if (ret < 0)
 			break;
 		uint16_t photo = PHOTOMETRIC_MINISWHITE;

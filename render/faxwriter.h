@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum fax_res { FAX_RES_STD, FAX_RES_FINE, FAX_RES_SUPER };	   /* 204x98, 204x196, 204x391 */
+enum fax_res { FAX_RES_STD, FAX_RES_FINE, FAX_RES_SUPER }; /* 204x98, 204x196, 204x391 */
 enum fax_paper { FAX_PAPER_A4, FAX_PAPER_LETTER, FAX_PAPER_LEGAL };
 #define FAX_WIDTH 1728
 
@@ -49,9 +49,10 @@ bool fax_bitmap_blank(const struct fax_bitmap *b, double max_black_fraction);
 struct fax_writer;
 /* A multi-page TIFF-F (G4, 1728 wide, X/YResolution in inches, PageNumber n/total fixed at close).
    Error texts from this module are static or thread-local: valid until the next call into the
-   module from the same thread. */
+   module from the same thread. path should be a regular file: an unfinished one is removed on
+   failure or free; anything else (a device) is never removed. */
 struct fax_writer *fax_writer_create(const char *path, const struct fax_geometry *g, const char **error_r);
-/* Append one page; it must be FAX_WIDTH wide; any height (1..65535) is kept as is. */
+/* Append one page; it must be FAX_WIDTH wide; any height (1..32768) is kept as is. */
 int fax_writer_add_bitmap(struct fax_writer *w, const struct fax_bitmap *page, const char **error_r);
 /* Append every page of an existing TIFF-F file already at the writer's geometry (raw strips copied
    when G3/G4 in one strip and they decode cleanly, else re-encoded). All or nothing: every page
@@ -62,7 +63,7 @@ int fax_writer_pages(const struct fax_writer *w);
 /* The geometry given at create (borrowed, valid until free). */
 const struct fax_geometry *fax_writer_geometry(const struct fax_writer *w);
 void fax_writer_set_max_pages(struct fax_writer *w, int max); /* adding past it fails: "more than N pages" */
-int fax_writer_max_pages(const struct fax_writer *w);	     /* 0 = no limit */
+int fax_writer_max_pages(const struct fax_writer *w);	      /* 0 = no limit */
 void fax_writer_set_drop_blank(struct fax_writer *w, bool drop); /* blank bitmaps are skipped */
 /* Close and check; returns pages written or -1. free accepts NULL and clears. */
 int fax_writer_close(struct fax_writer *w, const char **error_r);

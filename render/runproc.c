@@ -135,7 +135,8 @@ int runproc_run(const char *const *argv, const struct runproc_limits *limits, st
 		}
 		if (pipe_open) {
 			struct pollfd p = {.fd = fds[0], .events = POLLIN};
-			int r = poll(&p, 1, (int)(left * 1000) + 1);
+			/* At most 100 ms: a grandchild may hold the pipe after the child has gone. */
+			int r = poll(&p, 1, MIN((int)(left * 1000) + 1, 100));
 			if (r < 0 && errno != EINTR)
 				pipe_open = false;
 			if (r > 0) {
@@ -143,8 +144,9 @@ int runproc_run(const char *const *argv, const struct runproc_limits *limits, st
 				ssize_t n = read(fds[0], buf, sizeof(buf));
 				if (n > 0) {
 					if (out->len < RUNPROC_OUTPUT_CAP)
-						g_string_append_len(out, buf,
-								    MIN((gssize)n, (gssize)(RUNPROC_OUTPUT_CAP - out->len)));
+						g_string_append_len(
+						    out, buf,
+						    MIN((gssize)n, (gssize)(RUNPROC_OUTPUT_CAP - out->len)));
 				} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
 					pipe_open = false;
 				}
@@ -152,6 +154,9 @@ int runproc_run(const char *const *argv, const struct runproc_limits *limits, st
 		}
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid) {
+			exited = true;
+		} else if (w < 0 && errno == ECHILD) { /* SIGCHLD ignored: reaped already, status lost */
+			status = 0;
 			exited = true;
 		} else if (!pipe_open) {
 			g_usleep(5000);
@@ -168,7 +173,8 @@ int runproc_run(const char *const *argv, const struct runproc_limits *limits, st
 		if (n <= 0)
 			break;
 		if (out->len < RUNPROC_OUTPUT_CAP)
-			g_string_append_len(out, buf, MIN((gssize)n, (gssize)(RUNPROC_OUTPUT_CAP - out->len)));
+			g_string_append_len(out, buf,
+					    MIN((gssize)n, (gssize)(RUNPROC_OUTPUT_CAP - out->len)));
 	}
 	close(fds[0]);
 	result_r->seconds = now_s() - start;

@@ -15,9 +15,9 @@
 #define RUNPROC_OUTPUT_CAP (48 * 1024)
 
 struct runproc_limits {
-	int timeout_s;	       /* wall clock; <= 0: 60 */
-	size_t max_memory_mb;  /* RLIMIT_AS; 0: none */
-	size_t max_file_mb;    /* RLIMIT_FSIZE; 0: none */
+	int timeout_s;		/* wall clock; <= 0: 60 */
+	size_t max_memory_mb;	/* RLIMIT_AS; 0: none */
+	size_t max_file_mb;	/* RLIMIT_FSIZE; 0: none */
 	const char *const *env; /* NULL-terminated "NAME=value" set on top of the inherited environment */
 	const char *cwd;	/* NULL: inherited */
 	bool no_network;	/* run in new user + network namespaces (no interfaces) when the kernel
@@ -34,7 +34,7 @@ struct runproc_result {
 };
 
 /* Run argv (argv[0] looked up on PATH). Returns 0 when the program ran (whatever its status; see
-   *result_r) or -1 when it could not be started (not installed, fork failed). */
+ *result_r) or -1 when it could not be started (not installed, fork failed). */
 int runproc_run(const char *const *argv, const struct runproc_limits *limits, struct runproc_result *result_r,
 		const char **error_r);
 void runproc_result_clear(struct runproc_result *r);

@@ -19,6 +19,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -80,6 +81,32 @@ static int lookup_user(struct worker *w, const char **error_r)
 	return 0;
 }
 
+static void remove_tree(const char *path)
+{
+	gchar *argv[] = {"rm", "-rf", "--", (gchar *)path, NULL};
+	g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+		     NULL, NULL, NULL, NULL, NULL);
+}
+
+/* Work directories of render daemons that are no longer running (killed, crashed). */
+static void remove_stale_work_dirs(void)
+{
+	GDir *dir = g_dir_open(g_get_tmp_dir(), 0, NULL);
+	const char *name;
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		char *end = NULL;
+		if (!g_str_has_prefix(name, "faxgate-render-"))
+			continue;
+		long pid = strtol(name + strlen("faxgate-render-"), &end, 10);
+		if (end == NULL || *end != '\0' || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		g_autofree char *path = g_build_filename(g_get_tmp_dir(), name, NULL);
+		remove_tree(path);
+	}
+	if (dir != NULL)
+		g_dir_close(dir);
+}
+
 struct worker *worker_create(const struct config *config, const char *bin_path, const char **error_r)
 {
 	static char error[400];
@@ -89,8 +116,15 @@ struct worker *worker_create(const struct config *config, const char *bin_path, 
 	const char *node = config_str(config, "faxgate", "node");
 	w->node = g_strdup(*node ? node : g_get_host_name());
 	/* Work directories live apart from $FAXGATE_HOME: the render user must reach them, and
-	   nothing of the store or the spool should be reachable from a conversion. */
-	w->spool = g_dir_make_tmp("faxgate-render-XXXXXX", NULL);
+	   nothing of the store or the spool should be reachable from a conversion. One directory per
+	   daemon, named by its pid, so those of daemons that died can be recognised and removed. */
+	remove_stale_work_dirs();
+	w->spool = g_strdup_printf("%s/faxgate-render-%ld", g_get_tmp_dir(), (long)getpid());
+	remove_tree(w->spool);
+	if (g_mkdir(w->spool, 0711) < 0) {
+		g_free(w->spool);
+		w->spool = NULL;
+	}
 	w->running = g_hash_table_new(g_direct_hash, g_direct_equal);
 	int workers = (int)config_int(config, "render", "workers");
 	w->max_running = workers > 0 ? workers : (int)g_get_num_processors();
@@ -120,7 +154,7 @@ void worker_free(struct worker **workerp)
 	if (w == NULL)
 		return;
 	if (w->spool != NULL)
-		g_rmdir(w->spool); /* empty once every conversion has ended */
+		remove_tree(w->spool);
 	store_close(&w->store);
 	g_hash_table_destroy(w->running);
 	if (w->sigfd >= 0)
@@ -369,11 +403,7 @@ static void finished(struct worker *w, struct running *r, int status)
 		log_job(LOG_LEVEL_WARNING, job->id, "render: %s", why);
 	}
 	g_key_file_free(result);
-	g_autofree char *cmd_dir = g_strdup(r->dir);
-	/* the work directory holds the message: remove it */
-	gchar *argv[] = {"rm", "-rf", "--", cmd_dir, NULL};
-	g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-		     NULL, NULL, NULL, NULL, NULL, NULL);
+	remove_tree(r->dir); /* it holds the message */
 }
 
 static void reap(struct worker *w)

@@ -61,7 +61,7 @@ static int teardown(void **state)
 	GDir *d = g_dir_open(tmpdir, 0, NULL);
 	int leftovers = 0;
 	for (const char *e; d && (e = g_dir_read_name(d)) != NULL;)
-		if (g_str_has_prefix(e, "faxgate-render-"))
+		if (g_str_has_prefix(e, "faxgate-convert-"))
 			leftovers++;
 	if (d)
 		g_dir_close(d);
@@ -192,7 +192,8 @@ static void check_page_tags(const char *path, int pages, int rows, int y_dpi)
 /* Documents made here */
 
 /* A PDF with `pages` pages showing `content`, Helvetica as /F1, fonts not embedded. */
-static char *make_pdf(const char *name, int pages, const char *content, const char *mediabox, const char *page_extra)
+static char *make_pdf(const char *name, int pages, const char *content, const char *mediabox,
+		      const char *page_extra)
 {
 	GString *pdf = g_string_new("%PDF-1.4\n");
 	GArray *offs = g_array_new(FALSE, FALSE, sizeof(gsize));
@@ -210,16 +211,18 @@ static char *make_pdf(const char *name, int pages, const char *content, const ch
 		if (i < 4)
 			g_string_append_printf(pdf, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
 		else
-			g_string_append_printf(pdf,
-					       "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [%s] /Resources << /Font << "
-					       "/F1 3 0 R >> >> /Contents 4 0 R %s >>\nendobj\n",
-					       i + 1, mediabox ? mediabox : "0 0 595 842", page_extra ? page_extra : "");
+			g_string_append_printf(
+			    pdf,
+			    "%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [%s] /Resources << /Font << "
+			    "/F1 3 0 R >> >> /Contents 4 0 R %s >>\nendobj\n",
+			    i + 1, mediabox ? mediabox : "0 0 595 842", page_extra ? page_extra : "");
 	}
 	gsize xref = pdf->len;
 	g_string_append_printf(pdf, "xref\n0 %u\n0000000000 65535 f \n", offs->len + 1);
 	for (guint i = 0; i < offs->len; i++)
 		g_string_append_printf(pdf, "%010zu 00000 n \n", g_array_index(offs, gsize, i));
-	g_string_append_printf(pdf, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", offs->len + 1, xref);
+	g_string_append_printf(pdf, "trailer\n<< /Size %u /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n",
+			       offs->len + 1, xref);
 	char *path = tmp_path(name);
 	assert_true(g_file_set_contents(path, pdf->str, (gssize)pdf->len, NULL));
 	for (int i = 0; i < 4; i++)
@@ -294,7 +297,8 @@ static void test_pdf_geometry(void **state)
 			for (int header = 0; header <= 32; header += 32) {
 				if (header && res != FAX_RES_FINE)
 					continue;
-				struct out *out = out_new("geom.tif", (enum fax_res)res, (enum fax_paper)paper, header);
+				struct out *out =
+				    out_new("geom.tif", (enum fax_res)res, (enum fax_paper)paper, header);
 				const char *error = NULL;
 				int r = render_pdf(out->w, &o, pdf, &error);
 				if (r < 0)
@@ -327,8 +331,8 @@ static void check_rect(const struct tiffpages_bitmap *b, const int r[4])
 	long inner = black_in(b, r[0] + m, r[1] + m, r[2] - m, r[3] - m);
 	long all = black_in(b, 0, 0, b->width, b->height);
 	long outer = black_in(b, r[0] - m, r[1] - m, r[2] + m, r[3] + m);
-	assert_int_equal(inner, inner_area);	  /* solid inside */
-	assert_int_equal(all, outer);		  /* nothing outside */
+	assert_int_equal(inner, inner_area);	/* solid inside */
+	assert_int_equal(all, outer);		/* nothing outside */
 	assert_true(outer < inner_area * 1.25); /* and about the right size */
 }
 
@@ -342,11 +346,11 @@ static void test_pdf_content_position(void **state)
 		enum fax_res res;
 		enum fax_paper paper;
 	} cases[] = {
-		{"0 0 595 842", 595, 842, FAX_RES_FINE, FAX_PAPER_A4},
-		{"0 0 612 792", 612, 792, FAX_RES_FINE, FAX_PAPER_LETTER},
-		{"0 0 612 792", 612, 792, FAX_RES_STD, FAX_PAPER_A4},
-		{"0 0 595 842", 595, 842, FAX_RES_SUPER, FAX_PAPER_LEGAL},
-		{"0 0 1190 1684", 1190, 1684, FAX_RES_FINE, FAX_PAPER_A4}, /* A2: scaled down */
+	    {"0 0 595 842", 595, 842, FAX_RES_FINE, FAX_PAPER_A4},
+	    {"0 0 612 792", 612, 792, FAX_RES_FINE, FAX_PAPER_LETTER},
+	    {"0 0 612 792", 612, 792, FAX_RES_STD, FAX_PAPER_A4},
+	    {"0 0 595 842", 595, 842, FAX_RES_SUPER, FAX_PAPER_LEGAL},
+	    {"0 0 1190 1684", 1190, 1684, FAX_RES_FINE, FAX_PAPER_A4}, /* A2: scaled down */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char content[128];
@@ -372,8 +376,10 @@ static void test_pdf_grey_text(void **state)
 {
 	(void)state;
 	struct render_options o = opts();
-	char *black = make_pdf("black.pdf", 1, "BT /F1 36 Tf 0 g 100 600 Td (Grey text survives) Tj ET", NULL, NULL);
-	char *grey = make_pdf("grey.pdf", 1, "BT /F1 36 Tf 0.55 g 100 600 Td (Grey text survives) Tj ET", NULL, NULL);
+	char *black =
+	    make_pdf("black.pdf", 1, "BT /F1 36 Tf 0 g 100 600 Td (Grey text survives) Tj ET", NULL, NULL);
+	char *grey =
+	    make_pdf("grey.pdf", 1, "BT /F1 36 Tf 0.55 g 100 600 Td (Grey text survives) Tj ET", NULL, NULL);
 	long counts[2];
 	char *pdfs[2] = {black, grey};
 	for (int i = 0; i < 2; i++) {
@@ -580,7 +586,7 @@ static void test_text_lines_and_wrapping(void **state)
 	for (int y = nogap->height - 1; y >= 0 && !y_nogap; y--)
 		if (black_in(nogap, 0, y, nogap->width, y + 1))
 			y_nogap = y;
-	int line = y_gap - y_nogap; /* two line heights */
+	int line = y_gap - y_nogap;		     /* two line heights */
 	assert_true(line > 2 * 25 && line < 2 * 40); /* 10 pt + leading at 196 dpi: ~32 rows */
 	tiffpages_bitmap_free(&gap);
 	tiffpages_bitmap_free(&nogap);
@@ -657,15 +663,18 @@ static void test_text_tabs_utf8_resolution(void **state)
 {
 	(void)state;
 	struct tiffpages_bitmap *tab = render_text_page("A\tB\n12345678\tC\n", FAX_RES_FINE, NULL);
-	struct tiffpages_bitmap *spaces = render_text_page("A       B\n12345678        C\n", FAX_RES_FINE, NULL);
+	struct tiffpages_bitmap *spaces =
+	    render_text_page("A       B\n12345678        C\n", FAX_RES_FINE, NULL);
 	assert_int_equal(tiffpages_compare(tab, 0, spaces, 0), 0);
 	tiffpages_bitmap_free(&tab);
 	tiffpages_bitmap_free(&spaces);
 
 	/* UTF-8 beyond Latin-1 renders (DejaVu covers Greek and Cyrillic); CRLF is a newline. */
-	struct tiffpages_bitmap *u = render_text_page("Grüße € Привет Ελληνικά\r\nSECOND\r\n", FAX_RES_FINE, NULL);
+	struct tiffpages_bitmap *u =
+	    render_text_page("Grüße € Привет Ελληνικά\r\nSECOND\r\n", FAX_RES_FINE, NULL);
 	assert_int_equal(count_bands(u, 3), 2);
-	struct tiffpages_bitmap *q = render_text_page("????? ? ?????? ????????\nSECOND\n", FAX_RES_FINE, NULL);
+	struct tiffpages_bitmap *q =
+	    render_text_page("????? ? ?????? ????????\nSECOND\n", FAX_RES_FINE, NULL);
 	assert_true(tiffpages_compare(u, 0, q, 0) > 0);
 	tiffpages_bitmap_free(&u);
 	tiffpages_bitmap_free(&q);
@@ -677,7 +686,8 @@ static void test_text_tabs_utf8_resolution(void **state)
 
 	/* Standard resolution: the same lines, half the rows. */
 	int pages = 0;
-	struct tiffpages_bitmap *s = render_text_page("LINE ONE\nLINE TWO\nLINE THREE\n", FAX_RES_STD, &pages);
+	struct tiffpages_bitmap *s =
+	    render_text_page("LINE ONE\nLINE TWO\nLINE THREE\n", FAX_RES_STD, &pages);
 	assert_int_equal(s->height, 1143);
 	assert_int_equal(count_bands(s, 2), 3);
 	tiffpages_bitmap_free(&s);
@@ -786,9 +796,9 @@ static void test_image_formats(void **state)
 	}
 	g_object_unref(pb);
 	/* A 1x1 GIF. */
-	static const uint8_t gif[] = {'G',  'I',  'F',	'8',  '9',  'a',  1,	0,    1,    0,	  0x80, 0,    0,
-				      0,    0,	  0,	0xff, 0xff, 0xff, 0x2c, 0,    0,    0,	  0,	1,    0,
-				      1,    0,	  0,	2,    2,    0x44, 1,	0,    0x3b};
+	static const uint8_t gif[] = {'G', 'I', 'F', '8', '9',	'a',  1,    0,	  1, 0, 0x80, 0,
+				      0,   0,	0,   0,	  0xff, 0xff, 0xff, 0x2c, 0, 0, 0,    0,
+				      1,   0,	1,   0,	  0,	2,    2,    0x44, 1, 0, 0x3b};
 	char *g = make_file("one.gif", gif, sizeof(gif));
 	struct out *out = out_new("gif.tif", FAX_RES_FINE, FAX_PAPER_A4, 0);
 	const char *error = NULL;
@@ -888,8 +898,8 @@ static void test_fax_tiff_rescale(void **state)
 	const char *error = NULL;
 	/* An A4 scan at 300 dpi, 2480 x 3508, with a black box 50..100 mm across, 50..80 mm down. */
 	struct tiffpages_bitmap *scan = tiffvariant_page(2480, 3508, 300, 300);
-	tiffvariant_fill(scan, (int)lround(50 / 25.4 * 300), (int)lround(50 / 25.4 * 300), (int)lround(100 / 25.4 * 300),
-			 (int)lround(80 / 25.4 * 300));
+	tiffvariant_fill(scan, (int)lround(50 / 25.4 * 300), (int)lround(50 / 25.4 * 300),
+			 (int)lround(100 / 25.4 * 300), (int)lround(80 / 25.4 * 300));
 	struct tiffpages_bitmap *pages[] = {scan};
 	struct tiffvariant g4 = {.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISWHITE};
 	char *src = tmp_path("scan.tif");
@@ -903,21 +913,23 @@ static void test_fax_tiff_rescale(void **state)
 	assert_true(b->height <= 2286 && b->height >= 2280);
 	/* Same physical size: 210 mm is 1687 px at 204 dpi, centred in 1728. */
 	int ox = (1728 - 1687) / 2;
-	int r[4] = {ox + (int)lround(50 / 25.4 * 204), (int)lround(50 / 25.4 * 196), ox + (int)lround(100 / 25.4 * 204),
-		    (int)lround(80 / 25.4 * 196)};
+	int r[4] = {ox + (int)lround(50 / 25.4 * 204), (int)lround(50 / 25.4 * 196),
+		    ox + (int)lround(100 / 25.4 * 204), (int)lround(80 / 25.4 * 196)};
 	check_rect(b, r);
 	tiffpages_bitmap_free(&b);
 	out_free(&out);
 
 	/* Fine to standard: half the rows, the same drawing. */
 	char *fine = tmp_path("fine.tif");
-	assert_int_equal(tiffpages_write_test(fine, 2, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 11, &error), 0);
+	assert_int_equal(tiffpages_write_test(fine, 2, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 11, &error),
+			 0);
 	out = out_new("std.tif", FAX_RES_STD, FAX_PAPER_A4, 0);
 	assert_int_equal(render_fax_tiff(out->w, &o, fine, &error), 0);
 	assert_int_equal(out_close(out), 2);
 	check_page_tags(out->path, 2, 1143, 98);
 	struct tiffpages_bitmap *f = page(fine, 1), *s = page(out->path, 1);
-	double bf = (double)black_in(f, 0, 0, f->width, f->height) / 2, bs = (double)black_in(s, 0, 0, s->width, s->height);
+	double bf = (double)black_in(f, 0, 0, f->width, f->height) / 2,
+	       bs = (double)black_in(s, 0, 0, s->width, s->height);
 	assert_true(bs > bf * 0.8 && bs < bf * 1.3);
 	/* Every standard row is the OR of the two fine rows it covers. */
 	int mismatched = 0;
@@ -998,8 +1010,8 @@ static int run(const char *const *argv, char **out_r)
 {
 	int status = -1;
 	GError *err = NULL;
-	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, out_r,
-			  NULL, &status, &err)) {
+	if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+			  NULL, out_r, NULL, &status, &err)) {
 		g_clear_error(&err);
 		return -1;
 	}
@@ -1037,7 +1049,8 @@ static void check_pdf_bits(const char *pdf, struct tiffpages_bitmap *const *page
 			assert_int_equal(b->height, rows);
 			for (int y = 0; y < rows; y++)
 				assert_memory_equal(b->bits + (size_t)y * b->stride,
-						    pages[p]->bits + (size_t)(row0 + y) * pages[p]->stride, b->stride);
+						    pages[p]->bits + (size_t)(row0 + y) * pages[p]->stride,
+						    b->stride);
 			tiffpages_bitmap_free(&b);
 			g_unlink(name);
 			g_free(name);
@@ -1067,33 +1080,50 @@ static void test_fax_to_pdf(void **state)
 		struct tiffvariant v;
 		const char *what;
 	} variants[] = {
-		{{.compression = COMPRESSION_CCITTFAX4, .fill = FILLORDER_MSB2LSB, .photometric = PHOTOMETRIC_MINISWHITE}, "G4"},
-		{{.compression = COMPRESSION_CCITTFAX4, .fill = FILLORDER_LSB2MSB, .photometric = PHOTOMETRIC_MINISWHITE}, "G4 fill 2"},
-		{{.compression = COMPRESSION_CCITTFAX3,
-		  .g3opts = GROUP3OPT_2DENCODING | GROUP3OPT_FILLBITS,
-		  .fill = FILLORDER_LSB2MSB,
-		  .photometric = PHOTOMETRIC_MINISWHITE},
-		 "G3 2-D, EOL fill bits, fill 2 (spandsp 0.0.6)"},
-		{{.compression = COMPRESSION_CCITTFAX3, .fill = FILLORDER_MSB2LSB, .photometric = PHOTOMETRIC_MINISWHITE}, "G3 1-D"},
-		{{.compression = COMPRESSION_CCITTRLE, .photometric = PHOTOMETRIC_MINISWHITE}, "modified Huffman RLE"},
-		{{.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISBLACK}, "G4 min-is-black"},
-		{{.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISWHITE, .rows_per_strip = 256},
-		 "G4, 256-row strips"},
-		{{.compression = COMPRESSION_NONE, .photometric = PHOTOMETRIC_MINISWHITE}, "uncompressed (Flate)"},
-		{{.compression = COMPRESSION_LZW, .photometric = PHOTOMETRIC_MINISBLACK}, "LZW min-is-black (Flate)"},
+	    {{.compression = COMPRESSION_CCITTFAX4,
+	      .fill = FILLORDER_MSB2LSB,
+	      .photometric = PHOTOMETRIC_MINISWHITE},
+	     "G4"},
+	    {{.compression = COMPRESSION_CCITTFAX4,
+	      .fill = FILLORDER_LSB2MSB,
+	      .photometric = PHOTOMETRIC_MINISWHITE},
+	     "G4 fill 2"},
+	    {{.compression = COMPRESSION_CCITTFAX3,
+	      .g3opts = GROUP3OPT_2DENCODING | GROUP3OPT_FILLBITS,
+	      .fill = FILLORDER_LSB2MSB,
+	      .photometric = PHOTOMETRIC_MINISWHITE},
+	     "G3 2-D, EOL fill bits, fill 2 (spandsp 0.0.6)"},
+	    {{.compression = COMPRESSION_CCITTFAX3,
+	      .fill = FILLORDER_MSB2LSB,
+	      .photometric = PHOTOMETRIC_MINISWHITE},
+	     "G3 1-D"},
+	    {{.compression = COMPRESSION_CCITTRLE, .photometric = PHOTOMETRIC_MINISWHITE},
+	     "modified Huffman RLE"},
+	    {{.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISBLACK},
+	     "G4 min-is-black"},
+	    {{.compression = COMPRESSION_CCITTFAX4,
+	      .photometric = PHOTOMETRIC_MINISWHITE,
+	      .rows_per_strip = 256},
+	     "G4, 256-row strips"},
+	    {{.compression = COMPRESSION_NONE, .photometric = PHOTOMETRIC_MINISWHITE},
+	     "uncompressed (Flate)"},
+	    {{.compression = COMPRESSION_LZW, .photometric = PHOTOMETRIC_MINISBLACK},
+	     "LZW min-is-black (Flate)"},
 	};
 	for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
 		assert_int_equal(tiffvariant_write(ref, pages, 2, &variants[i].v), 0);
 		char *pdf = tmp_path("fax.pdf");
 		if (fax_to_pdf(ref, pdf, &error) < 0)
 			fail_msg("%s: %s", variants[i].what, error);
-		bool flate = variants[i].v.compression == COMPRESSION_NONE || variants[i].v.compression == COMPRESSION_LZW;
+		bool flate = variants[i].v.compression == COMPRESSION_NONE ||
+			     variants[i].v.compression == COMPRESSION_LZW;
 		check_pdf_bits(pdf, pages, 2, flate ? 0 : (int)variants[i].v.rows_per_strip);
 		g_unlink(pdf);
 		g_free(pdf);
 	}
 	/* Standard resolution keeps the paper size (rows are twice as tall). */
-	assert_int_equal(tiffpages_write_test(ref, 1, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_LETTER, 1, &error), 0);
+	assert_int_equal(
+	    tiffpages_write_test(ref, 1, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_LETTER, 1, &error), 0);
 	char *pdf = tmp_path("std.pdf");
 	assert_int_equal(fax_to_pdf(ref, pdf, &error), 0);
 	struct tiffpages_bitmap *std = page(ref, 1);
@@ -1145,11 +1175,12 @@ static void test_fax_preview(void **state)
 			dark += c[0] < 128;
 		}
 	assert_true(white > 847L * 1166 / 2);
-	assert_true(mid > 100);	 /* anti-aliased by the area average */
+	assert_true(mid > 100);	  /* anti-aliased by the area average */
 	assert_true(dark > 1000); /* the page's drawing */
 	g_object_unref(pb);
 	/* A standard page is not squashed. */
-	assert_int_equal(tiffpages_write_test(src, 1, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 3, &error), 0);
+	assert_int_equal(tiffpages_write_test(src, 1, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 3, &error),
+			 0);
 	assert_int_equal(fax_preview_png(src, 1, png, &error), 0);
 	pb = gdk_pixbuf_new_from_file(png, NULL);
 	assert_int_equal(gdk_pixbuf_get_height(pb), 1166);
@@ -1171,7 +1202,10 @@ static void test_render_file(void **state)
 	const char *error = NULL;
 	struct out *out = out_new("file.tif", FAX_RES_FINE, FAX_PAPER_A4, 0);
 	char *pdf = make_pdf("doc.pdf", 1, rect_content, NULL, NULL);
-	char *txt = make_file("body", "Gr\xfc\xdf" "e\n", 6); /* ISO-8859-1 */
+	char *txt = make_file("body",
+			      "Gr\xfc\xdf"
+			      "e\n",
+			      6); /* ISO-8859-1 */
 	GdkPixbuf *pb = make_pixbuf(50, 50, 20, 0);
 	char *png = save_pixbuf(pb, "pic", "png");
 	g_object_unref(pb);
@@ -1234,7 +1268,8 @@ static void test_office(void **state)
 	struct render_options o = opts();
 	o.timeout_s = 60;
 	const char *error = NULL;
-	const char rtf[] = "{\\rtf1\\ansi{\\fonttbl\\f0\\fswiss Helvetica;}\\f0\\fs48 Hello office world\\par}";
+	const char rtf[] =
+	    "{\\rtf1\\ansi{\\fonttbl\\f0\\fswiss Helvetica;}\\f0\\fs48 Hello office world\\par}";
 	const char html[] = "<html><body><h1>Hello HTML</h1><p>A paragraph with <b>bold</b> text.</p>"
 			    "<img src=\"http://192.0.2.1/tracker.png\"></body></html>";
 	char *r = make_file("letter.rtf", rtf, strlen(rtf));
@@ -1271,27 +1306,27 @@ const char *__lsan_default_suppressions(void)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pdf_geometry),
-		cmocka_unit_test(test_pdf_content_position),
-		cmocka_unit_test(test_pdf_grey_text),
-		cmocka_unit_test(test_pdf_max_pages),
-		cmocka_unit_test(test_pdf_hostile),
-		cmocka_unit_test(test_text_basic),
-		cmocka_unit_test(test_text_lines_and_wrapping),
-		cmocka_unit_test(test_text_pages),
-		cmocka_unit_test(test_text_tabs_utf8_resolution),
-		cmocka_unit_test(test_image_fit),
-		cmocka_unit_test(test_image_dither),
-		cmocka_unit_test(test_image_formats),
-		cmocka_unit_test(test_image_hostile),
-		cmocka_unit_test(test_fax_tiff_passthrough),
-		cmocka_unit_test(test_fax_tiff_rescale),
-		cmocka_unit_test(test_fax_tiff_hostile),
-		cmocka_unit_test(test_fax_to_pdf),
-		cmocka_unit_test(test_fax_preview),
-		cmocka_unit_test(test_render_file),
-		cmocka_unit_test(test_office_missing),
-		cmocka_unit_test(test_office),
+	    cmocka_unit_test(test_pdf_geometry),
+	    cmocka_unit_test(test_pdf_content_position),
+	    cmocka_unit_test(test_pdf_grey_text),
+	    cmocka_unit_test(test_pdf_max_pages),
+	    cmocka_unit_test(test_pdf_hostile),
+	    cmocka_unit_test(test_text_basic),
+	    cmocka_unit_test(test_text_lines_and_wrapping),
+	    cmocka_unit_test(test_text_pages),
+	    cmocka_unit_test(test_text_tabs_utf8_resolution),
+	    cmocka_unit_test(test_image_fit),
+	    cmocka_unit_test(test_image_dither),
+	    cmocka_unit_test(test_image_formats),
+	    cmocka_unit_test(test_image_hostile),
+	    cmocka_unit_test(test_fax_tiff_passthrough),
+	    cmocka_unit_test(test_fax_tiff_rescale),
+	    cmocka_unit_test(test_fax_tiff_hostile),
+	    cmocka_unit_test(test_fax_to_pdf),
+	    cmocka_unit_test(test_fax_preview),
+	    cmocka_unit_test(test_render_file),
+	    cmocka_unit_test(test_office_missing),
+	    cmocka_unit_test(test_office),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

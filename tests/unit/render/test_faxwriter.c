@@ -71,11 +71,11 @@ static void test_geometry_table(void **state)
 		enum fax_paper paper;
 		int rows, y_dpi;
 	} cases[] = {
-		{FAX_RES_STD, FAX_PAPER_A4, 1143, 98},	      {FAX_RES_FINE, FAX_PAPER_A4, 2286, 196},
-		{FAX_RES_SUPER, FAX_PAPER_A4, 4573, 391},     {FAX_RES_STD, FAX_PAPER_LETTER, 1078, 98},
-		{FAX_RES_FINE, FAX_PAPER_LETTER, 2156, 196},  {FAX_RES_SUPER, FAX_PAPER_LETTER, 4301, 391},
-		{FAX_RES_STD, FAX_PAPER_LEGAL, 1369, 98},     {FAX_RES_FINE, FAX_PAPER_LEGAL, 2738, 196},
-		{FAX_RES_SUPER, FAX_PAPER_LEGAL, 5476, 391},
+	    {FAX_RES_STD, FAX_PAPER_A4, 1143, 98},	 {FAX_RES_FINE, FAX_PAPER_A4, 2286, 196},
+	    {FAX_RES_SUPER, FAX_PAPER_A4, 4573, 391},	 {FAX_RES_STD, FAX_PAPER_LETTER, 1078, 98},
+	    {FAX_RES_FINE, FAX_PAPER_LETTER, 2156, 196}, {FAX_RES_SUPER, FAX_PAPER_LETTER, 4301, 391},
+	    {FAX_RES_STD, FAX_PAPER_LEGAL, 1369, 98},	 {FAX_RES_FINE, FAX_PAPER_LEGAL, 2738, 196},
+	    {FAX_RES_SUPER, FAX_PAPER_LEGAL, 5476, 391},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fax_geometry g;
@@ -369,20 +369,28 @@ static void test_writer_add_tiff_variants(void **state)
 	(void)state;
 	char *ref = tmp_path("ref.tif");
 	const char *error = NULL;
-	assert_int_equal(tiffpages_write_test(ref, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 3, &error), 0);
+	assert_int_equal(tiffpages_write_test(ref, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 3, &error),
+			 0);
 	struct tiffpages_bitmap *pages[2] = {NULL, NULL};
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(tiffpages_read(ref, i + 1, &pages[i], &error), 0);
 	static const struct tiffvariant variants[] = {
-		{.compression = COMPRESSION_CCITTFAX3,
-		 .g3opts = GROUP3OPT_2DENCODING | GROUP3OPT_FILLBITS,
-		 .fill = FILLORDER_LSB2MSB,
-		 .photometric = PHOTOMETRIC_MINISWHITE},
-		{.compression = COMPRESSION_CCITTFAX3, .g3opts = 0, .fill = FILLORDER_MSB2LSB, .photometric = PHOTOMETRIC_MINISWHITE},
-		{.compression = COMPRESSION_CCITTFAX4, .fill = FILLORDER_MSB2LSB, .photometric = PHOTOMETRIC_MINISBLACK},
-		{.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISWHITE, .rows_per_strip = 64},
-		{.compression = COMPRESSION_NONE, .photometric = PHOTOMETRIC_MINISWHITE},
-		{.compression = COMPRESSION_LZW, .photometric = PHOTOMETRIC_MINISWHITE},
+	    {.compression = COMPRESSION_CCITTFAX3,
+	     .g3opts = GROUP3OPT_2DENCODING | GROUP3OPT_FILLBITS,
+	     .fill = FILLORDER_LSB2MSB,
+	     .photometric = PHOTOMETRIC_MINISWHITE},
+	    {.compression = COMPRESSION_CCITTFAX3,
+	     .g3opts = 0,
+	     .fill = FILLORDER_MSB2LSB,
+	     .photometric = PHOTOMETRIC_MINISWHITE},
+	    {.compression = COMPRESSION_CCITTFAX4,
+	     .fill = FILLORDER_MSB2LSB,
+	     .photometric = PHOTOMETRIC_MINISBLACK},
+	    {.compression = COMPRESSION_CCITTFAX4,
+	     .photometric = PHOTOMETRIC_MINISWHITE,
+	     .rows_per_strip = 64},
+	    {.compression = COMPRESSION_NONE, .photometric = PHOTOMETRIC_MINISWHITE},
+	    {.compression = COMPRESSION_LZW, .photometric = PHOTOMETRIC_MINISWHITE},
 	};
 	for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
 		char *src = tmp_path("variant.tif"), *out = tmp_path("variant-out.tif");
@@ -397,8 +405,9 @@ static void test_writer_add_tiff_variants(void **state)
 		/* G3/G4 in one strip is kept as it is; the rest becomes G4 in one strip. */
 		uint16_t comp = 0;
 		GBytes *r = raw_strip(out, 0, &comp);
-		bool single_ccitt = variants[v].rows_per_strip == 0 && (variants[v].compression == COMPRESSION_CCITTFAX3 ||
-									 variants[v].compression == COMPRESSION_CCITTFAX4);
+		bool single_ccitt =
+		    variants[v].rows_per_strip == 0 && (variants[v].compression == COMPRESSION_CCITTFAX3 ||
+							variants[v].compression == COMPRESSION_CCITTFAX4);
 		assert_int_equal(comp, single_ccitt ? variants[v].compression : COMPRESSION_CCITTFAX4);
 		g_bytes_unref(r);
 		TIFF *t = TIFFOpen(out, "r");
@@ -418,7 +427,8 @@ static void test_writer_add_tiff_refused(void **state)
 	char *std = tmp_path("std.tif"), *wide = tmp_path("wide.tif"), *out = tmp_path("refused.tif");
 	char *junk = tmp_path("junk.tif"), *noreso = tmp_path("noreso.tif");
 	const char *error = NULL;
-	assert_int_equal(tiffpages_write_test(std, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 1, &error), 0);
+	assert_int_equal(tiffpages_write_test(std, 2, TIFFPAGES_RES_STANDARD, TIFFPAGES_PAPER_A4, 1, &error),
+			 0);
 	struct tiffpages_bitmap *p = tiffvariant_page(2480, 3508, 300, 300);
 	struct tiffpages_bitmap *pages[] = {p};
 	struct tiffvariant g4 = {.compression = COMPRESSION_CCITTFAX4, .photometric = PHOTOMETRIC_MINISWHITE};
@@ -446,7 +456,8 @@ static void test_writer_add_tiff_refused(void **state)
 
 	/* All or nothing: a 3-page file does not fit under 4 pages after 2. */
 	char *three = tmp_path("three.tif");
-	assert_int_equal(tiffpages_write_test(three, 3, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 2, &error), 0);
+	assert_int_equal(tiffpages_write_test(three, 3, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 2, &error),
+			 0);
 	fax_writer_set_max_pages(w, 4);
 	assert_int_equal(fax_writer_add_tiff(w, three, &error), 0);
 	assert_int_equal(fax_writer_add_tiff(w, three, &error), -1);
@@ -471,7 +482,8 @@ static void test_writer_add_tiff_damaged(void **state)
 	for (size_t s = 0; s < sizeof(scribbles); s++) {
 		char *src = tmp_path("damaged.tif"), *out = tmp_path("damaged-out.tif");
 		const char *error = NULL;
-		assert_int_equal(tiffpages_write_test(src, 1, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 9, &error), 0);
+		assert_int_equal(
+		    tiffpages_write_test(src, 1, TIFFPAGES_RES_FINE, TIFFPAGES_PAPER_A4, 9, &error), 0);
 		TIFF *t = TIFFOpen(src, "r");
 		uint64_t *offs = NULL, *sizes = NULL;
 		TIFFGetField(t, TIFFTAG_STRIPOFFSETS, &offs);
@@ -565,18 +577,18 @@ static void test_writer_misuse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_geometry_table),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_bitmap),
-		cmocka_unit_test(test_writer_pages_and_tags),
-		cmocka_unit_test(test_writer_all_geometries),
-		cmocka_unit_test(test_writer_max_pages),
-		cmocka_unit_test(test_writer_drop_blank),
-		cmocka_unit_test(test_writer_add_tiff_raw),
-		cmocka_unit_test(test_writer_add_tiff_variants),
-		cmocka_unit_test(test_writer_add_tiff_refused),
-		cmocka_unit_test(test_writer_add_tiff_damaged),
-		cmocka_unit_test(test_writer_misuse),
+	    cmocka_unit_test(test_geometry_table),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_bitmap),
+	    cmocka_unit_test(test_writer_pages_and_tags),
+	    cmocka_unit_test(test_writer_all_geometries),
+	    cmocka_unit_test(test_writer_max_pages),
+	    cmocka_unit_test(test_writer_drop_blank),
+	    cmocka_unit_test(test_writer_add_tiff_raw),
+	    cmocka_unit_test(test_writer_add_tiff_variants),
+	    cmocka_unit_test(test_writer_add_tiff_refused),
+	    cmocka_unit_test(test_writer_add_tiff_damaged),
+	    cmocka_unit_test(test_writer_misuse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

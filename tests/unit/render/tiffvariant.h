@@ -17,10 +17,10 @@
 #include "faxd/tiffpages.h"
 
 struct tiffvariant {
-	uint16_t compression;	/* COMPRESSION_CCITTFAX4, _CCITTFAX3, _NONE, _LZW... */
-	uint32_t g3opts;	/* GROUP3OPT_* for G3 */
-	uint16_t fill;		/* FILLORDER_MSB2LSB or _LSB2MSB */
-	uint16_t photometric;	/* PHOTOMETRIC_MINISWHITE or _MINISBLACK */
+	uint16_t compression;	 /* COMPRESSION_CCITTFAX4, _CCITTFAX3, _NONE, _LZW... */
+	uint32_t g3opts;	 /* GROUP3OPT_* for G3 */
+	uint16_t fill;		 /* FILLORDER_MSB2LSB or _LSB2MSB */
+	uint16_t photometric;	 /* PHOTOMETRIC_MINISWHITE or _MINISBLACK */
 	uint32_t rows_per_strip; /* 0: one strip per page */
 	bool no_resolution;
 };
@@ -50,7 +50,8 @@ static inline int tiffvariant_write(const char *path, struct tiffpages_bitmap *c
 			TIFFSetField(t, TIFFTAG_YRESOLUTION, (float)b->y_dpi);
 			TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
 		}
-		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, v->rows_per_strip ? v->rows_per_strip : (uint32_t)b->height);
+		TIFFSetField(t, TIFFTAG_ROWSPERSTRIP,
+			     v->rows_per_strip ? v->rows_per_strip : (uint32_t)b->height);
 		TIFFSetField(t, TIFFTAG_PAGENUMBER, (uint16_t)p, (uint16_t)n);
 		uint8_t *row = malloc(b->stride);
 		for (int y = 0; y < b->height; y++) {

@@ -30,6 +30,7 @@
  * Converters that add several pages stage them in a private TIFF file and append it at the end, so
  * a conversion that fails adds nothing to the caller's writer.
  */
+#include "common/error.h"
 #include "render/convert.h"
 
 #include <cairo.h>
@@ -70,23 +71,10 @@
 #define RESCALE_BLACK_COVERAGE 0.35f /* a re-scaled pixel is black from this much black beneath it */
 #define PREVIEW_DPI 100
 
-static __thread char error_buf[512];
-
-static int fail(const char **error_r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	*error_r = error_buf;
-	return -1;
-}
-
 /* Pass on an error text from another module (it may live in a buffer that the next call reuses). */
 static int fail_with(const char **error_r, const char *prefix, const char *error)
 {
-	return fail(error_r, "%s%s", prefix ? prefix : "", error ? error : "unknown error");
+	return error_set(error_r, "%s%s", prefix ? prefix : "", error ? error : "unknown error");
 }
 
 void render_options_default(struct render_options *o)
@@ -138,7 +126,7 @@ static char *make_tmpdir(const struct render_options *o, const char **error_r)
 {
 	char *tmpl = g_build_filename(opt_tmpdir(o), "faxgate-convert-XXXXXX", NULL);
 	if (g_mkdtemp_full(tmpl, 0700) == NULL) {
-		fail(error_r, "cannot create a scratch directory in %s: %s", opt_tmpdir(o),
+		error_set(error_r, "cannot create a scratch directory in %s: %s", opt_tmpdir(o),
 		     g_strerror(errno));
 		g_free(tmpl);
 		return NULL;
@@ -176,7 +164,7 @@ static int stage_begin(struct stage *st, struct fax_writer *target, const struct
 	memset(st, 0, sizeof(*st));
 	st->target = target;
 	if (fax_writer_max_pages(target) > 0 && fax_writer_pages(target) >= fax_writer_max_pages(target))
-		return fail(error_r, "more than %d pages", fax_writer_max_pages(target));
+		return error_set(error_r, "more than %d pages", fax_writer_max_pages(target));
 	st->dir = make_tmpdir(o, error_r);
 	if (st->dir == NULL)
 		return -1;
@@ -198,7 +186,7 @@ static int stage_room(struct stage *st, const char **error_r)
 {
 	int max = fax_writer_max_pages(st->target);
 	if (max > 0 && fax_writer_pages(st->target) + fax_writer_pages(st->w) >= max)
-		return fail(error_r, "more than %d pages", max);
+		return error_set(error_r, "more than %d pages", max);
 	return 0;
 }
 
@@ -401,7 +389,7 @@ int render_text(struct fax_writer *w, const struct render_options *o, const char
 	static GOnce once = G_ONCE_INIT;
 	g_once(&once, make_bit_reverse, NULL);
 	if (len > TEXT_MAX_BYTES)
-		return fail(error_r, "text too large: %zu bytes (limit %u)", len, TEXT_MAX_BYTES);
+		return error_set(error_r, "text too large: %zu bytes (limit %u)", len, TEXT_MAX_BYTES);
 	const struct fax_geometry *g = fax_writer_geometry(w);
 	struct text_job t;
 	memset(&t, 0, sizeof(t));
@@ -420,7 +408,7 @@ int render_text(struct fax_writer *w, const struct render_options *o, const char
 		fax_bitmap_free(&t.page);
 		cairo_surface_destroy(t.surface);
 		stage_end(&t.stage, false, error_r);
-		return fail(error_r, "out of memory");
+		return error_set(error_r, "out of memory");
 	}
 	t.cr = cairo_create(t.surface);
 	cairo_scale(t.cr, g->x_dpi / 72.0, g->y_dpi / 72.0);
@@ -472,7 +460,7 @@ static enum doc_kind sniff_document(const char *path, const char **error_r, bool
 	*truncated_r = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fail(error_r, "cannot open %s: %s", path, g_strerror(errno));
+		error_set(error_r, "cannot open %s: %s", path, g_strerror(errno));
 		return DOC_UNKNOWN;
 	}
 	char head[1025];
@@ -502,9 +490,9 @@ static enum doc_kind sniff_document(const char *path, const char **error_r, bool
 	}
 	close(fd);
 	if (kind == DOC_UNKNOWN && n >= 0)
-		fail(error_r, "not a PDF or PostScript file");
+		error_set(error_r, "not a PDF or PostScript file");
 	else if (n < 0)
-		fail(error_r, "cannot read %s: %s", path, g_strerror(errno));
+		error_set(error_r, "cannot read %s: %s", path, g_strerror(errno));
 	return kind;
 }
 
@@ -531,12 +519,12 @@ static int pdf_info(const char *path, double deadline, int *pages_r, const char 
 	char reason[200];
 	runproc_reason(&res, reason, sizeof(reason));
 	if (res.timed_out) {
-		ret = fail(error_r, "PDF check timed out after %d s", lim.timeout_s);
+		ret = error_set(error_r, "PDF check timed out after %d s", lim.timeout_s);
 	} else if (res.exit_code != 0) {
 		if (strstr(res.output, "assword") != NULL)
-			ret = fail(error_r, "encrypted PDF: it needs a password to open");
+			ret = error_set(error_r, "encrypted PDF: it needs a password to open");
 		else
-			ret = fail(error_r, "broken PDF: %s", reason[0] ? reason : "pdfinfo cannot read it");
+			ret = error_set(error_r, "broken PDF: %s", reason[0] ? reason : "pdfinfo cannot read it");
 	} else {
 		const char *p = strstr(res.output, "\nPages:");
 		if (p == NULL && strncmp(res.output, "Pages:", 6) == 0)
@@ -544,7 +532,7 @@ static int pdf_info(const char *path, double deadline, int *pages_r, const char 
 		if (p != NULL)
 			*pages_r = atoi(p + 7);
 		if (*pages_r <= 0)
-			ret = fail(error_r, "PDF has no pages");
+			ret = error_set(error_r, "PDF has no pages");
 	}
 	runproc_result_clear(&res);
 	return ret;
@@ -560,16 +548,16 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
 	if (kind == DOC_UNKNOWN)
 		return -1;
 	if (truncated)
-		return fail(error_r, "truncated PDF: no %%%%EOF at the end");
+		return error_set(error_r, "truncated PDF: no %%%%EOF at the end");
 	int max = fax_writer_max_pages(w), room = max > 0 ? max - fax_writer_pages(w) : 0;
 	if (max > 0 && room <= 0)
-		return fail(error_r, "more than %d pages", max);
+		return error_set(error_r, "more than %d pages", max);
 	int expected = 0;
 	if (kind == DOC_PDF) {
 		if (pdf_info(path, deadline, &expected, error_r) < 0)
 			return -1;
 		if (max > 0 && expected > room)
-			return fail(error_r, "more than %d pages", max);
+			return error_set(error_r, "more than %d pages", max);
 	}
 
 	char *dir = make_tmpdir(o, error_r);
@@ -633,24 +621,24 @@ int render_pdf(struct fax_writer *w, const struct render_options *o, const char 
 	runproc_reason(&res, reason, sizeof(reason));
 	int produced = 0;
 	if (res.timed_out) {
-		ret = fail(error_r, "%s rendering timed out after %d s", what, timeout);
+		ret = error_set(error_r, "%s rendering timed out after %d s", what, timeout);
 	} else if (res.signal != 0) {
-		ret = fail(error_r, "Ghostscript was killed by signal %d (%s)%s", res.signal,
+		ret = error_set(error_r, "Ghostscript was killed by signal %d (%s)%s", res.signal,
 			   g_strsignal(res.signal), res.signal == SIGXFSZ ? ": output too large" : "");
 	} else if (res.exit_code != 0) {
-		ret = fail(error_r, "broken %s: Ghostscript failed: %s", what,
+		ret = error_set(error_r, "broken %s: Ghostscript failed: %s", what,
 			   reason[0] ? reason : "no reason given");
 	} else if (!g_file_test(out, G_FILE_TEST_EXISTS) || (produced = tiffpages_count(out, &error)) <= 0) {
 		if (strstr(res.output, "assword") != NULL)
-			ret = fail(error_r, "encrypted PDF: it needs a password to open");
+			ret = error_set(error_r, "encrypted PDF: it needs a password to open");
 		else
-			ret = fail(error_r, "broken %s: no page could be rendered%s%s", what,
+			ret = error_set(error_r, "broken %s: no page could be rendered%s%s", what,
 				   reason[0] ? ": " : "", reason);
 	} else if (expected > 0 && produced < expected && (max <= 0 || produced <= room)) {
-		ret = fail(error_r, "broken PDF: only %d of %d pages could be rendered%s%s", produced,
+		ret = error_set(error_r, "broken PDF: only %d of %d pages could be rendered%s%s", produced,
 			   expected, reason[0] ? ": " : "", reason);
 	} else if (max > 0 && produced > room) {
-		ret = fail(error_r, "more than %d pages", max);
+		ret = error_set(error_r, "more than %d pages", max);
 	} else if (fax_writer_add_tiff_from(w, out, true, &error) < 0) {
 		ret = fail_with(error_r, NULL, error);
 	}
@@ -793,18 +781,18 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 {
 	const char *type = image_loader(data, len);
 	if (type == NULL) {
-		fail(error_r, "unsupported image format");
+		error_set(error_r, "unsupported image format");
 		return NULL;
 	}
 	if ((strcmp(type, "gif") == 0 && !gif_frames_ok(data, len)) ||
 	    (strcmp(type, "bmp") == 0 && !bmp_header_ok(data, len))) {
-		fail(error_r, "corrupt %s image: bad header", type);
+		error_set(error_r, "corrupt %s image: bad header", type);
 		return NULL;
 	}
 	GError *gerr = NULL;
 	GdkPixbufLoader *loader = gdk_pixbuf_loader_new_with_type(type, &gerr);
 	if (loader == NULL) {
-		fail(error_r, "unsupported image format: no %s loader", type);
+		error_set(error_r, "unsupported image format: no %s loader", type);
 		g_clear_error(&gerr);
 		return NULL;
 	}
@@ -823,26 +811,26 @@ static GdkPixbuf *image_decode(const void *data, size_t len, long long max_pixel
 	}
 	GdkPixbuf *pb = NULL;
 	if (sc.refused && (sc.width <= 0 || sc.height <= 0)) {
-		fail(error_r, "corrupt %s image: %dx%d pixels", type, sc.width, sc.height);
+		error_set(error_r, "corrupt %s image: %dx%d pixels", type, sc.width, sc.height);
 	} else if (sc.refused) {
-		fail(error_r, "image too large: %dx%d pixels (limit %lld Mpixel)", sc.width, sc.height,
+		error_set(error_r, "image too large: %dx%d pixels (limit %lld Mpixel)", sc.width, sc.height,
 		     max_pixels / 1000000);
 	} else if (!ok) {
-		fail(error_r, "corrupt %s image: %s", type, gerr ? gerr->message : "cannot decode");
+		error_set(error_r, "corrupt %s image: %s", type, gerr ? gerr->message : "cannot decode");
 	} else if ((pb = gdk_pixbuf_loader_get_pixbuf(loader)) == NULL) {
-		fail(error_r, "corrupt %s image: no picture", type);
+		error_set(error_r, "corrupt %s image: no picture", type);
 	} else if (strcmp(type, "gif") != 0 /* frames may cover part of the canvas */ &&
 		   (sc.min_y > 0 || sc.max_y < gdk_pixbuf_get_height(pb))) {
 		/* The decoder stopped early without saying so (gdk-pixbuf's PNG loader does). */
 		pb = NULL;
-		fail(error_r, "truncated %s image", type);
+		error_set(error_r, "truncated %s image", type);
 	} else {
 		g_object_ref(pb);
 		if (gdk_pixbuf_get_bits_per_sample(pb) != 8 ||
 		    gdk_pixbuf_get_colorspace(pb) != GDK_COLORSPACE_RGB ||
 		    gdk_pixbuf_get_n_channels(pb) < 3) {
 			g_clear_object(&pb);
-			fail(error_r, "unsupported %s pixel format", type);
+			error_set(error_r, "unsupported %s pixel format", type);
 		}
 	}
 	g_clear_error(&gerr);
@@ -855,7 +843,7 @@ int render_image_data(struct fax_writer *w, const struct render_options *o, cons
 {
 	const struct fax_geometry *g = fax_writer_geometry(w);
 	if (fax_writer_max_pages(w) > 0 && fax_writer_pages(w) >= fax_writer_max_pages(w))
-		return fail(error_r, "more than %d pages", fax_writer_max_pages(w));
+		return error_set(error_r, "more than %d pages", fax_writer_max_pages(w));
 	long long max_pixels = o && o->image_max_pixels > 0 ? o->image_max_pixels : RENDER_IMAGE_MAX_PIXELS;
 	GdkPixbuf *src = image_decode(data, len, max_pixels, error_r);
 	if (src == NULL)
@@ -863,7 +851,7 @@ int render_image_data(struct fax_writer *w, const struct render_options *o, cons
 	GdkPixbuf *oriented = gdk_pixbuf_apply_embedded_orientation(src);
 	g_object_unref(src);
 	if (oriented == NULL)
-		return fail(error_r, "out of memory");
+		return error_set(error_r, "out of memory");
 	int iw = gdk_pixbuf_get_width(oriented), ih = gdk_pixbuf_get_height(oriented);
 
 	/* Fit into the page less margins, square physical pixels, centred. */
@@ -880,7 +868,7 @@ int render_image_data(struct fax_writer *w, const struct render_options *o, cons
 	GdkPixbuf *scaled = gdk_pixbuf_scale_simple(oriented, dw, dh, GDK_INTERP_BILINEAR);
 	g_object_unref(oriented);
 	if (scaled == NULL)
-		return fail(error_r, "out of memory");
+		return error_set(error_r, "out of memory");
 
 	/* Grey (ITU-R BT.601 luma), transparency over white. */
 	int nch = gdk_pixbuf_get_n_channels(scaled), rs = gdk_pixbuf_get_rowstride(scaled);
@@ -890,7 +878,7 @@ int render_image_data(struct fax_writer *w, const struct render_options *o, cons
 	struct fax_bitmap *page = fax_bitmap_new(FAX_WIDTH, g->rows);
 	int ret = 0;
 	if (grey == NULL || page == NULL) {
-		ret = fail(error_r, "out of memory");
+		ret = error_set(error_r, "out of memory");
 	} else {
 		for (int y = 0; y < dh; y++) {
 			const uint8_t *r = px + (size_t)y * (size_t)rs;
@@ -921,14 +909,14 @@ int render_image(struct fax_writer *w, const struct render_options *o, const cha
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return fail(error_r, "cannot open %s: %s", path, g_strerror(errno));
+		return error_set(error_r, "cannot open %s: %s", path, g_strerror(errno));
 	if (st.st_size > (off_t)IMAGE_MAX_FILE_BYTES)
-		return fail(error_r, "image file too large: %lld bytes", (long long)st.st_size);
+		return error_set(error_r, "image file too large: %lld bytes", (long long)st.st_size);
 	char *data = NULL;
 	gsize len = 0;
 	GError *gerr = NULL;
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		fail(error_r, "cannot read %s: %s", path, gerr->message);
+		error_set(error_r, "cannot read %s: %s", path, gerr->message);
 		g_error_free(gerr);
 		return -1;
 	}
@@ -1037,7 +1025,7 @@ static int rescale_page(struct stage *st, const char *path, int p, const struct 
 	struct tiffpages_bitmap *src = NULL;
 	const char *error = NULL;
 	if (tiffpages_read(path, p, &src, &error) < 0)
-		return fail(error_r, "corrupt TIFF: page %d: %s", p, error);
+		return error_set(error_r, "corrupt TIFF: page %d: %s", p, error);
 	double xd = pi->x_dpi, yd = pi->y_dpi;
 	if (xd <= 0 || yd <= 0)
 		guess_resolution(pi->width, pi->height, &xd, &yd);
@@ -1054,7 +1042,7 @@ static int rescale_page(struct stage *st, const char *path, int p, const struct 
 	struct fax_bitmap *page = fax_bitmap_new(FAX_WIDTH, rows);
 	if (page == NULL) {
 		tiffpages_bitmap_free(&src);
-		return fail(error_r, "out of memory");
+		return error_set(error_r, "out of memory");
 	}
 	struct rescale_ctx c = {.page = page, .x0 = (FAX_WIDTH - dw) / 2, .width = dw};
 	bitscale_rows(src->bits, src->stride, src->width, src->height, dw, dh, rescale_row, &c);
@@ -1073,16 +1061,16 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 	char terr[200];
 	TIFF *t = tiff_open_read(path, terr);
 	if (t == NULL)
-		return fail(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
+		return error_set(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
 	int n = TIFFNumberOfDirectories(t);
 	int max = fax_writer_max_pages(w);
 	if (n <= 0) {
 		TIFFClose(t);
-		return fail(error_r, "corrupt TIFF: no pages");
+		return error_set(error_r, "corrupt TIFF: no pages");
 	}
 	if (max > 0 && fax_writer_pages(w) + n > max) {
 		TIFFClose(t);
-		return fail(error_r, "more than %d pages", max);
+		return error_set(error_r, "more than %d pages", max);
 	}
 	struct tiff_page_info *pages = g_new0(struct tiff_page_info, (gsize)n);
 	bool pass = true, colour = false;
@@ -1090,7 +1078,7 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 	for (int p = 0; p < n; p++) {
 		if (!TIFFSetDirectory(t, (tdir_t)p)) {
 			ret =
-			    fail(error_r, "corrupt TIFF: page %d: %s", p + 1, terr[0] ? terr : "unreadable");
+			    error_set(error_r, "corrupt TIFF: page %d: %s", p + 1, terr[0] ? terr : "unreadable");
 			break;
 		}
 		struct tiff_page_info *pi = &pages[p];
@@ -1101,7 +1089,7 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 		}
 		if (pi->width == 0 || pi->height == 0 || pi->width > TIFF_MAX_SIDE ||
 		    pi->height > TIFF_MAX_SIDE) {
-			ret = fail(error_r, "TIFF page %d is %ux%u pixels: not a document page", p + 1,
+			ret = error_set(error_r, "TIFF page %d is %ux%u pixels: not a document page", p + 1,
 				   pi->width, pi->height);
 			break;
 		}
@@ -1117,7 +1105,7 @@ int render_fax_tiff(struct fax_writer *w, const struct render_options *o, const 
 	if (ret == 0 && pass) {
 		const char *error = NULL;
 		if (fax_writer_add_tiff(w, path, &error) < 0)
-			ret = fail(error_r, "%s%s", strstr(error, "pages") ? "" : "corrupt TIFF: ", error);
+			ret = error_set(error_r, "%s%s", strstr(error, "pages") ? "" : "corrupt TIFF: ", error);
 	} else if (ret == 0) {
 		struct stage st;
 		if (stage_begin(&st, w, o, false, error_r) < 0) {
@@ -1154,7 +1142,7 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 {
 	char *exe = office_program();
 	if (exe == NULL)
-		return fail(error_r, "unsupported type: LibreOffice is not installed");
+		return error_set(error_r, "unsupported type: LibreOffice is not installed");
 	int timeout = opt_timeout(o);
 	char *dir = make_tmpdir(o, error_r);
 	if (dir == NULL) {
@@ -1187,7 +1175,7 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 	char *home = g_strconcat("HOME=", dir, NULL), *tmp = g_strconcat("TMPDIR=", dir, NULL);
 	int ret = 0;
 	if (symlink(abs, in) < 0) {
-		ret = fail(error_r, "cannot link %s: %s", path, g_strerror(errno));
+		ret = error_set(error_r, "cannot link %s: %s", path, g_strerror(errno));
 		goto out;
 	}
 	/* HTML goes through Writer's own import (Writer/Web's drops headings), then the PDF export. */
@@ -1243,9 +1231,9 @@ static int office_convert(struct fax_writer *w, const struct render_options *o, 
 	if (d)
 		g_dir_close(d);
 	if (res.timed_out)
-		ret = fail(error_r, "document conversion timed out after %d s", timeout);
+		ret = error_set(error_r, "document conversion timed out after %d s", timeout);
 	else if (pdf == NULL)
-		ret = fail(error_r, "LibreOffice cannot convert the document%s%s", reason[0] ? ": " : "",
+		ret = error_set(error_r, "LibreOffice cannot convert the document%s%s", reason[0] ? ": " : "",
 			   reason);
 	runproc_result_clear(&res);
 	if (ret == 0) {
@@ -1383,15 +1371,15 @@ static int render_text_file(struct fax_writer *w, const struct render_options *o
 {
 	struct stat st;
 	if (stat(path, &st) < 0)
-		return fail(error_r, "cannot open %s: %s", path, g_strerror(errno));
+		return error_set(error_r, "cannot open %s: %s", path, g_strerror(errno));
 	if (st.st_size > (off_t)TEXT_MAX_BYTES)
-		return fail(error_r, "text too large: %lld bytes (limit %u)", (long long)st.st_size,
+		return error_set(error_r, "text too large: %lld bytes (limit %u)", (long long)st.st_size,
 			    TEXT_MAX_BYTES);
 	char *data = NULL;
 	gsize len = 0;
 	GError *gerr = NULL;
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		fail(error_r, "cannot read %s: %s", path, gerr->message);
+		error_set(error_r, "cannot read %s: %s", path, gerr->message);
 		g_error_free(gerr);
 		return -1;
 	}
@@ -1460,7 +1448,7 @@ int render_file(struct fax_writer *w, const struct render_options *o, const char
 	case KIND_NONE:
 		break;
 	}
-	return fail(error_r, "unsupported type: %s", type[0] ? type : "unknown");
+	return error_set(error_r, "unsupported type: %s", type[0] ? type : "unknown");
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1524,13 +1512,13 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 	TIFFGetField(t, TIFFTAG_GROUP3OPTIONS, &g3opts);
 	TIFFGetFieldDefaulted(t, TIFFTAG_ROWSPERSTRIP, &rps);
 	if (pi.bps != 1 || pi.spp != 1)
-		return fail(error_r, "page %d is not black and white", page);
+		return error_set(error_r, "page %d is not black and white", page);
 	if (pi.width == 0 || pi.height == 0 || pi.width > TIFF_MAX_SIDE || pi.height > TIFF_MAX_SIDE)
-		return fail(error_r, "page %d is %ux%u pixels", page, pi.width, pi.height);
+		return error_set(error_r, "page %d is %ux%u pixels", page, pi.width, pi.height);
 	if (TIFFIsTiled(t))
-		return fail(error_r, "page %d is tiled", page);
+		return error_set(error_r, "page %d is tiled", page);
 	if (photo != PHOTOMETRIC_MINISWHITE && photo != PHOTOMETRIC_MINISBLACK)
-		return fail(error_r, "page %d has photometric %u", page, photo);
+		return error_set(error_r, "page %d has photometric %u", page, photo);
 	double xd = pi.x_dpi, yd = pi.y_dpi;
 	if (xd <= 0 || yd <= 0)
 		guess_resolution(pi.width, pi.height, &xd, &yd);
@@ -1562,14 +1550,14 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 		for (tstrip_t s = 0; s < nstrips && ret == 0; s++) {
 			uint32_t row0 = s * rps, rows = MIN(rps, pi.height - row0);
 			if (sizes[s] == 0 || sizes[s] > (uint64_t)64 << 20) {
-				ret = fail(error_r, "page %d: bad strip size", page);
+				ret = error_set(error_r, "page %d: bad strip size", page);
 				break;
 			}
 			uint8_t *raw = g_malloc((gsize)sizes[s]);
 			tmsize_t got = TIFFReadRawStrip(t, s, raw, (tmsize_t)sizes[s]);
 			if (got <= 0) {
 				g_free(raw);
-				ret = fail(error_r, "page %d: cannot read strip %u", page, s);
+				ret = error_set(error_r, "page %d: cannot read strip %u", page, s);
 				break;
 			}
 			if (fill == FILLORDER_LSB2MSB) /* PDF wants the first bit in the high bit */
@@ -1593,10 +1581,10 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 		uint8_t *bits = g_try_malloc0(row_bytes * pi.height);
 		uint8_t *row = g_try_malloc0((gsize)MAX(sl, (tmsize_t)row_bytes));
 		if (bits == NULL || row == NULL)
-			ret = fail(error_r, "out of memory");
+			ret = error_set(error_r, "out of memory");
 		for (uint32_t y = 0; ret == 0 && y < pi.height; y++) {
 			if (TIFFReadScanline(t, row, y, 0) < 0) {
-				ret = fail(error_r, "page %d cannot be decoded", page);
+				ret = error_set(error_r, "page %d cannot be decoded", page);
 				break;
 			}
 			for (size_t i = 0; i < row_bytes; i++)
@@ -1607,7 +1595,7 @@ static int pdf_page(struct pdf_out *p, TIFF *t, int page, int pages_obj, GString
 			uLongf zlen = compressBound((uLong)(row_bytes * pi.height));
 			uint8_t *z = g_malloc(zlen);
 			if (compress2(z, &zlen, bits, (uLong)(row_bytes * pi.height), 6) != Z_OK) {
-				ret = fail(error_r, "page %d: compression failed", page);
+				ret = error_set(error_r, "page %d: compression failed", page);
 			} else {
 				int img = pdf_new_obj(p);
 				pdf_image(p, img, pi.width, pi.height, "FlateDecode", NULL, " /Decode [1 0]",
@@ -1644,18 +1632,18 @@ int fax_to_pdf(const char *tiff_path, const char *pdf_path, const char **error_r
 	char terr[200];
 	TIFF *t = tiff_open_read(tiff_path, terr);
 	if (t == NULL)
-		return fail(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
+		return error_set(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
 	int n = TIFFNumberOfDirectories(t);
 	if (n <= 0) {
 		TIFFClose(t);
-		return fail(error_r, "corrupt TIFF: no pages");
+		return error_set(error_r, "corrupt TIFF: no pages");
 	}
 	struct pdf_out p = {.offsets = g_array_new(FALSE, TRUE, sizeof(int64_t))};
 	p.f = fopen(pdf_path, "wbe");
 	if (p.f == NULL) {
 		TIFFClose(t);
 		g_array_free(p.offsets, TRUE);
-		return fail(error_r, "cannot create %s: %s", pdf_path, g_strerror(errno));
+		return error_set(error_r, "cannot create %s: %s", pdf_path, g_strerror(errno));
 	}
 	pdf_new_obj(&p); /* index 0: the free entry */
 	int catalog = pdf_new_obj(&p), pages = pdf_new_obj(&p), info = pdf_new_obj(&p);
@@ -1665,7 +1653,7 @@ int fax_to_pdf(const char *tiff_path, const char *pdf_path, const char **error_r
 	for (int i = 0; i < n && ret == 0; i++) {
 		if (!TIFFSetDirectory(t, (tdir_t)i)) {
 			ret =
-			    fail(error_r, "corrupt TIFF: page %d: %s", i + 1, terr[0] ? terr : "unreadable");
+			    error_set(error_r, "corrupt TIFF: page %d: %s", i + 1, terr[0] ? terr : "unreadable");
 			break;
 		}
 		ret = pdf_page(&p, t, i + 1, pages, kids, error_r);
@@ -1691,7 +1679,7 @@ int fax_to_pdf(const char *tiff_path, const char *pdf_path, const char **error_r
 	if (fclose(p.f) != 0)
 		io_ok = false;
 	if (ret == 0 && !io_ok)
-		ret = fail(error_r, "cannot write %s: %s", pdf_path, g_strerror(errno));
+		ret = error_set(error_r, "cannot write %s: %s", pdf_path, g_strerror(errno));
 	if (ret < 0)
 		unlink_regular(pdf_path);
 	return ret;
@@ -1720,22 +1708,22 @@ int fax_preview_png(const char *tiff_path, int page, const char *png_path, const
 	char terr[200];
 	TIFF *t = tiff_open_read(tiff_path, terr);
 	if (t == NULL)
-		return fail(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
+		return error_set(error_r, "corrupt TIFF: %s", terr[0] ? terr : "cannot open");
 	if (page < 1 || !TIFFSetDirectory(t, (tdir_t)(page - 1))) {
 		TIFFClose(t);
-		return fail(error_r, "no page %d", page);
+		return error_set(error_r, "no page %d", page);
 	}
 	struct tiff_page_info pi;
 	tiff_page_info(t, &pi);
 	TIFFClose(t);
 	if (pi.bps != 1 || pi.spp != 1)
-		return fail(error_r, "page %d is not black and white", page);
+		return error_set(error_r, "page %d is not black and white", page);
 	if (pi.width == 0 || pi.height == 0 || pi.width > TIFF_MAX_SIDE || pi.height > TIFF_MAX_SIDE)
-		return fail(error_r, "page %d is %ux%u pixels", page, pi.width, pi.height);
+		return error_set(error_r, "page %d is %ux%u pixels", page, pi.width, pi.height);
 	struct tiffpages_bitmap *bm = NULL;
 	const char *error = NULL;
 	if (tiffpages_read(tiff_path, page, &bm, &error) < 0)
-		return fail(error_r, "corrupt TIFF: page %d: %s", page, error);
+		return error_set(error_r, "corrupt TIFF: page %d: %s", page, error);
 	double xd = pi.x_dpi, yd = pi.y_dpi;
 	if (xd <= 0 || yd <= 0)
 		guess_resolution(pi.width, pi.height, &xd, &yd);
@@ -1752,7 +1740,7 @@ int fax_preview_png(const char *tiff_path, int page, const char *png_path, const
 	img.format = PNG_FORMAT_GRAY;
 	int ret = 0;
 	if (!png_image_write_to_file(&img, png_path, 0, c.grey, dw, NULL)) {
-		ret = fail(error_r, "cannot write %s: %s", png_path, img.message);
+		ret = error_set(error_r, "cannot write %s: %s", png_path, img.message);
 		unlink_regular(png_path);
 	}
 	png_image_free(&img);

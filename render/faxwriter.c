@@ -12,6 +12,7 @@
  * reaches the line or a PDF is always data libtiff wrote (research/rendering.md §4 caveats).
  * fax_writer_add_tiff is all or nothing: it checks every page before it appends the first.
  */
+#include "common/error.h"
 #include "render/faxwriter.h"
 #include "render/faxwriter_private.h"
 
@@ -40,19 +41,6 @@ struct fax_writer {
 	bool drop_blank;
 	char tiff_error[200]; /* last libtiff error on this handle */
 };
-
-static __thread char error_buf[320];
-
-static const char *fail(const char **error_r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static const char *fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	g_vsnprintf(error_buf, sizeof(error_buf), fmt, ap);
-	va_end(ap);
-	*error_r = error_buf;
-	return error_buf;
-}
 
 void fax_geometry_get(enum fax_res res, enum fax_paper paper, int header_rows, struct fax_geometry *g_r)
 {
@@ -179,12 +167,12 @@ static int tiff_warning_quiet(TIFF *tif, void *user_data, const char *module, co
 struct fax_writer *fax_writer_create(const char *path, const struct fax_geometry *g, const char **error_r)
 {
 	if (g->width != FAX_WIDTH || g->rows <= 0 || g->rows > MAX_ROWS || g->x_dpi <= 0 || g->y_dpi <= 0) {
-		fail(error_r, "bad page geometry %dx%d", g->width, g->rows);
+		error_set(error_r, "bad page geometry %dx%d", g->width, g->rows);
 		return NULL;
 	}
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		fail(error_r, "cannot create %s: %s", path, g_strerror(errno));
+		error_set(error_r, "cannot create %s: %s", path, g_strerror(errno));
 		return NULL;
 	}
 	struct stat st;
@@ -199,7 +187,7 @@ struct fax_writer *fax_writer_create(const char *path, const struct fax_geometry
 	w->tif = TIFFFdOpenExt(fd, path, "w", opts);
 	TIFFOpenOptionsFree(opts);
 	if (w->tif == NULL) {
-		fail(error_r, "cannot write TIFF %s: %s", path, w->tiff_error);
+		error_set(error_r, "cannot write TIFF %s: %s", path, w->tiff_error);
 		close(fd);
 		if (w->regular)
 			unlink(path);
@@ -238,11 +226,11 @@ void fax_writer_set_drop_blank(struct fax_writer *w, bool drop)
 static int check_room(struct fax_writer *w, int adding, const char **error_r)
 {
 	if (w->tif == NULL) {
-		fail(error_r, "fax writer is closed");
+		error_set(error_r, "fax writer is closed");
 		return -1;
 	}
 	if (w->max_pages > 0 && w->pages + adding > w->max_pages) {
-		fail(error_r, "more than %d pages", w->max_pages);
+		error_set(error_r, "more than %d pages", w->max_pages);
 		return -1;
 	}
 	return 0;
@@ -272,7 +260,7 @@ static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, 
 {
 	const size_t row_bytes = FAX_WIDTH / 8;
 	if (height <= 0 || height > MAX_ROWS) {
-		fail(error_r, "page of %d rows", height);
+		error_set(error_r, "page of %d rows", height);
 		return -1;
 	}
 	set_page_tags(w, (uint32_t)height);
@@ -284,7 +272,7 @@ static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, 
 	if (stride != row_bytes) {
 		packed = g_try_malloc(row_bytes * (size_t)height);
 		if (packed == NULL) {
-			fail(error_r, "out of memory");
+			error_set(error_r, "out of memory");
 			return -1;
 		}
 		for (int y = 0; y < height; y++)
@@ -296,7 +284,7 @@ static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, 
 	    TIFFWriteEncodedStrip(w->tif, 0, (void *)(uintptr_t)src, (tmsize_t)(row_bytes * (size_t)height));
 	g_free(packed);
 	if (n < 0 || !TIFFWriteDirectory(w->tif)) {
-		fail(error_r, "cannot write page: %s", w->tiff_error[0] ? w->tiff_error : "I/O error");
+		error_set(error_r, "cannot write page: %s", w->tiff_error[0] ? w->tiff_error : "I/O error");
 		return -1;
 	}
 	w->pages++;
@@ -306,7 +294,7 @@ static int write_bits(struct fax_writer *w, const uint8_t *bits, size_t stride, 
 int fax_writer_add_bitmap(struct fax_writer *w, const struct fax_bitmap *page, const char **error_r)
 {
 	if (page->width != FAX_WIDTH || page->stride < FAX_WIDTH / 8) {
-		fail(error_r, "page is %d pixels wide; a fax page is %d", page->width, FAX_WIDTH);
+		error_set(error_r, "page is %d pixels wide; a fax page is %d", page->width, FAX_WIDTH);
 		return -1;
 	}
 	if (w->drop_blank && fax_bitmap_blank(page, 0.0005))
@@ -351,37 +339,37 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 	TIFFGetField(in, TIFFTAG_PHOTOMETRIC, &photo);
 	TIFFGetFieldDefaulted(in, TIFFTAG_RESOLUTIONUNIT, &unit);
 	if (bps != 1 || spp != 1) {
-		fail(error_r, "page %d is not black and white (%u bits x %u samples)", page, bps, spp);
+		error_set(error_r, "page %d is not black and white (%u bits x %u samples)", page, bps, spp);
 		return -1;
 	}
 	if (width != FAX_WIDTH) {
-		fail(error_r, "page %d is %u pixels wide; a fax page is %d", page, width, FAX_WIDTH);
+		error_set(error_r, "page %d is %u pixels wide; a fax page is %d", page, width, FAX_WIDTH);
 		return -1;
 	}
 	if (rows == 0 || rows > MAX_ROWS) {
-		fail(error_r, "page %d has %u rows", page, rows);
+		error_set(error_r, "page %d has %u rows", page, rows);
 		return -1;
 	}
 	if (!TIFFGetField(in, TIFFTAG_XRESOLUTION, &xres) || !TIFFGetField(in, TIFFTAG_YRESOLUTION, &yres)) {
-		fail(error_r, "page %d has no resolution", page);
+		error_set(error_r, "page %d has no resolution", page);
 		return -1;
 	}
 	if (!res_close(to_dpi(xres, unit), w->g.x_dpi) || !res_close(to_dpi(yres, unit), w->g.y_dpi)) {
-		fail(error_r, "page %d is %.0fx%.0f dpi; the document is %dx%d", page, to_dpi(xres, unit),
+		error_set(error_r, "page %d is %.0fx%.0f dpi; the document is %dx%d", page, to_dpi(xres, unit),
 		     to_dpi(yres, unit), w->g.x_dpi, w->g.y_dpi);
 		return -1;
 	}
 	if (photo != PHOTOMETRIC_MINISWHITE && photo != PHOTOMETRIC_MINISBLACK) {
-		fail(error_r, "page %d has photometric %u", page, photo);
+		error_set(error_r, "page %d has photometric %u", page, photo);
 		return -1;
 	}
 	const size_t row_bytes = FAX_WIDTH / 8;
 	if (TIFFScanlineSize(in) != (tmsize_t)row_bytes) {
-		fail(error_r, "page %d: odd row size", page);
+		error_set(error_r, "page %d: odd row size", page);
 		return -1;
 	}
 	if (TIFFIsTiled(in)) {
-		fail(error_r, "page %d is tiled", page);
+		error_set(error_r, "page %d is tiled", page);
 		return -1;
 	}
 	tstrip_t nstrips = TIFFNumberOfStrips(in);
@@ -393,7 +381,7 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 	}
 	*buf = g_try_realloc(*buf, row_bytes * rows);
 	if (*buf == NULL) {
-		fail(error_r, "out of memory");
+		error_set(error_r, "out of memory");
 		return -1;
 	}
 	/* Decode everything: a strip that fails is fatal, one that needs repair is re-encoded. */
@@ -408,7 +396,7 @@ static int check_in_page(struct fax_writer *w, TIFF *in, const char *in_error, i
 		size_t expect = row_bytes * rps < left ? row_bytes * rps : left;
 		tmsize_t n = TIFFReadEncodedStrip(in, s, *buf + off, (tmsize_t)expect);
 		if (n < 0) {
-			fail(error_r, "page %d cannot be decoded: %s", page,
+			error_set(error_r, "page %d cannot be decoded: %s", page,
 			     in_error[0] ? in_error : "corrupt data");
 			return -1;
 		}
@@ -460,7 +448,7 @@ static TIFF *open_in(const char *path, char *error_buf_in, int *warnings, const 
 	TIFF *in = TIFFOpenExt(path, "r", opts);
 	TIFFOpenOptionsFree(opts);
 	if (in == NULL)
-		fail(error_r, "not a TIFF file: %s", error_buf_in[0] ? error_buf_in : "cannot open");
+		error_set(error_r, "not a TIFF file: %s", error_buf_in[0] ? error_buf_in : "cannot open");
 	return in;
 }
 
@@ -480,18 +468,18 @@ static int copy_raw(struct fax_writer *w, TIFF *in, uint32_t rows, const char **
 	uint64_t *sizes = NULL;
 	if (!TIFFGetField(in, TIFFTAG_STRIPBYTECOUNTS, &sizes) || sizes == NULL || sizes[0] == 0 ||
 	    sizes[0] > (uint64_t)64 << 20) {
-		fail(error_r, "bad strip size");
+		error_set(error_r, "bad strip size");
 		return -1;
 	}
 	uint8_t *raw = g_try_malloc((gsize)sizes[0]);
 	if (raw == NULL) {
-		fail(error_r, "out of memory");
+		error_set(error_r, "out of memory");
 		return -1;
 	}
 	tmsize_t got = TIFFReadRawStrip(in, 0, raw, (tmsize_t)sizes[0]);
 	int ret = 0;
 	if (got <= 0 || TIFFWriteRawStrip(w->tif, 0, raw, got) < 0 || !TIFFWriteDirectory(w->tif)) {
-		fail(error_r, "cannot copy page: %s", w->tiff_error[0] ? w->tiff_error : "I/O error");
+		error_set(error_r, "cannot copy page: %s", w->tiff_error[0] ? w->tiff_error : "I/O error");
 		ret = -1;
 	}
 	g_free(raw);
@@ -528,7 +516,7 @@ int fax_writer_add_tiff_from(struct fax_writer *w, const char *path, bool truste
 	int n = TIFFNumberOfDirectories(in);
 	if (n <= 0) {
 		TIFFClose(in);
-		fail(error_r, "TIFF file has no pages");
+		error_set(error_r, "TIFF file has no pages");
 		return -1;
 	}
 	if (!w->drop_blank && check_room(w, n, error_r) < 0) {
@@ -543,7 +531,7 @@ int fax_writer_add_tiff_from(struct fax_writer *w, const char *path, bool truste
 	/* Pass 1: every page must be usable before anything is appended. */
 	for (int p = 0; p < n && ret == 0; p++) {
 		if (!goto_page(in, p)) {
-			fail(error_r, "page %d cannot be read: %s", p + 1,
+			error_set(error_r, "page %d cannot be read: %s", p + 1,
 			     in_error[0] ? in_error : "corrupt");
 			ret = -1;
 			break;
@@ -566,7 +554,7 @@ int fax_writer_add_tiff_from(struct fax_writer *w, const char *path, bool truste
 		if (skip[p])
 			continue;
 		if (!goto_page(in, p)) {
-			fail(error_r, "page %d cannot be read", p + 1);
+			error_set(error_r, "page %d cannot be read", p + 1);
 			ret = -1;
 			break;
 		}
@@ -618,19 +606,19 @@ static int patch_page_numbers(int fd, int pages, const char **error_r)
 	uint8_t hdr[8];
 	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || !(hdr[0] == hdr[1]) ||
 	    (hdr[0] != 'I' && hdr[0] != 'M')) {
-		fail(error_r, "cannot read back the TIFF header");
+		error_set(error_r, "cannot read back the TIFF header");
 		return -1;
 	}
 	bool le = hdr[0] == 'I';
 	if (get16(hdr + 2, le) != 42) {
-		fail(error_r, "not a classic TIFF");
+		error_set(error_r, "not a classic TIFF");
 		return -1;
 	}
 	uint32_t off = get32(hdr + 4, le);
 	for (int p = 0; p < pages; p++) {
 		uint8_t cnt[2];
 		if (off == 0 || pread(fd, cnt, 2, off) != 2) {
-			fail(error_r, "TIFF directory %d missing", p + 1);
+			error_set(error_r, "TIFF directory %d missing", p + 1);
 			return -1;
 		}
 		uint16_t n = get16(cnt, le);
@@ -638,7 +626,7 @@ static int patch_page_numbers(int fd, int pages, const char **error_r)
 		uint8_t *ifd = g_malloc(len);
 		if (pread(fd, ifd, len, off + 2) != (ssize_t)len) {
 			g_free(ifd);
-			fail(error_r, "TIFF directory %d short", p + 1);
+			error_set(error_r, "TIFF directory %d short", p + 1);
 			return -1;
 		}
 		for (uint16_t i = 0; i < n; i++) {
@@ -650,7 +638,7 @@ static int patch_page_numbers(int fd, int pages, const char **error_r)
 				put16(v + 2, (uint16_t)pages, le);
 				if (pwrite(fd, v, 4, (off_t)off + 2 + (off_t)i * 12 + 8) != 4) {
 					g_free(ifd);
-					fail(error_r, "cannot write page numbers: %s", g_strerror(errno));
+					error_set(error_r, "cannot write page numbers: %s", g_strerror(errno));
 					return -1;
 				}
 			}
@@ -672,7 +660,7 @@ static void discard(struct fax_writer *w)
 int fax_writer_close(struct fax_writer *w, const char **error_r)
 {
 	if (w->tif == NULL) {
-		fail(error_r, "fax writer is closed");
+		error_set(error_r, "fax writer is closed");
 		return -1;
 	}
 	bool ok = TIFFFlush(w->tif) == 1;
@@ -681,7 +669,7 @@ int fax_writer_close(struct fax_writer *w, const char **error_r)
 	int fd = w->fd;
 	w->fd = -1;
 	if (!ok) {
-		fail(error_r, "cannot write %s: %s", w->path, w->tiff_error[0] ? w->tiff_error : "I/O error");
+		error_set(error_r, "cannot write %s: %s", w->path, w->tiff_error[0] ? w->tiff_error : "I/O error");
 		close(fd);
 		discard(w);
 		return -1;
@@ -689,7 +677,7 @@ int fax_writer_close(struct fax_writer *w, const char **error_r)
 	if (w->pages == 0) {
 		close(fd);
 		discard(w);
-		fail(error_r, "no pages");
+		error_set(error_r, "no pages");
 		return -1;
 	}
 	if (!w->regular) { /* a device: nothing to read back or sync */
@@ -702,7 +690,7 @@ int fax_writer_close(struct fax_writer *w, const char **error_r)
 		return -1;
 	}
 	if (fsync(fd) < 0 || close(fd) < 0) {
-		fail(error_r, "cannot write %s: %s", w->path, g_strerror(errno));
+		error_set(error_r, "cannot write %s: %s", w->path, g_strerror(errno));
 		discard(w);
 		return -1;
 	}

@@ -6,6 +6,7 @@
  * process group of its own so that a timeout kills everything it started (LibreOffice's oosplash
  * starts soffice.bin).
  */
+#include "common/error.h"
 #include "render/runproc.h"
 
 #include <errno.h>
@@ -58,20 +59,17 @@ static void set_limit(int resource, rlim_t value)
 int runproc_run(const char *const *argv, const struct runproc_limits *limits, struct runproc_result *result_r,
 		const char **error_r)
 {
-	static __thread char error_buf[200];
 	memset(result_r, 0, sizeof(*result_r));
 	int timeout_s = limits && limits->timeout_s > 0 ? limits->timeout_s : 60;
 	char *exe = g_find_program_in_path(argv[0]);
 	if (exe == NULL) {
-		g_snprintf(error_buf, sizeof(error_buf), "%s is not installed", argv[0]);
-		*error_r = error_buf;
+		error_set(error_r, "%s is not installed", argv[0]);
 		return -1;
 	}
 	char **envp = build_env(limits ? limits->env : NULL);
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0) {
-		g_snprintf(error_buf, sizeof(error_buf), "pipe: %s", g_strerror(errno));
-		*error_r = error_buf;
+		error_set(error_r, "pipe: %s", g_strerror(errno));
 		g_free(exe);
 		g_strfreev(envp);
 		return -1;
@@ -112,8 +110,7 @@ int runproc_run(const char *const *argv, const struct runproc_limits *limits, st
 	g_strfreev(envp);
 	if (pid < 0) {
 		close(fds[0]);
-		g_snprintf(error_buf, sizeof(error_buf), "fork: %s", g_strerror(fork_errno));
-		*error_r = error_buf;
+		error_set(error_r, "fork: %s", g_strerror(fork_errno));
 		return -1;
 	}
 	setpgid(pid, pid); /* also from here, so that the kill below cannot miss the group */

@@ -165,48 +165,144 @@ int store_document_get(struct store *store, int64_t id, void **data_r, size_t *l
 	return ret;
 }
 
-/* ---- jobs ---- */
+/* ---- rows <-> structs ---- */
 
-enum column_type { COL_TEXT, COL_INT };
+/* A table described once: each column's name, type and place in the struct. SELECT lists,
+   INSERTs, row loading and freeing are all driven by it. */
+enum column_type { COL_TEXT, COL_INT, COL_ID /* char[JOBID_SIZE] */ };
 struct column {
 	const char *name;
 	enum column_type type;
 	size_t offset;
 };
-#define TEXT(f) {#f, COL_TEXT, offsetof(struct job, f)}
-#define INT(f) {#f, COL_INT, offsetof(struct job, f)}
-/* Every column of jobs but id and state, in one list that drives SELECT, INSERT and UPDATE. */
+struct table {
+	const char *name;
+	const struct column *columns;
+	size_t n;
+};
+
+#define TEXT(s, f) {#f, COL_TEXT, offsetof(struct s, f)}
+#define INT(s, f) {#f, COL_INT, offsetof(struct s, f)}
+#define ID(s, f) {#f, COL_ID, offsetof(struct s, f)}
+/* Every column of jobs but id and state (kept apart: state is an enum). */
 static const struct column job_columns[] = {
-	TEXT(owner), TEXT(sender), TEXT(number), TEXT(dial), TEXT(recipient_name), TEXT(recipient_company),
-	TEXT(line), TEXT(resolution), TEXT(paper), TEXT(tsi), TEXT(header_line), TEXT(notify),
-	TEXT(notify_to), TEXT(client_ref), TEXT(idempotency_key), TEXT(result_code), TEXT(result_text),
-	TEXT(remote_ident), TEXT(lease_owner), TEXT(progress), INT(created_at), INT(updated_at), INT(send_at),
-	INT(next_try_at), INT(expires_at), INT(lease_until), INT(completed_at), INT(message_doc),
-	INT(pages_doc), INT(priority), INT(tries), INT(max_tries), INT(dials), INT(max_dials),
-	INT(retry_interval), INT(pages_total), INT(pages_done), INT(disable_v17), INT(disable_ecm),
+	TEXT(job, owner), TEXT(job, sender), TEXT(job, number), TEXT(job, dial), TEXT(job, recipient_name),
+	TEXT(job, recipient_company), TEXT(job, line), TEXT(job, resolution), TEXT(job, paper), TEXT(job, tsi),
+	TEXT(job, header_line), TEXT(job, notify), TEXT(job, notify_to), TEXT(job, client_ref),
+	TEXT(job, idempotency_key), TEXT(job, result_code), TEXT(job, result_text), TEXT(job, remote_ident),
+	TEXT(job, lease_owner), TEXT(job, progress), INT(job, created_at), INT(job, updated_at), INT(job, send_at),
+	INT(job, next_try_at), INT(job, expires_at), INT(job, lease_until), INT(job, completed_at),
+	INT(job, message_doc), INT(job, pages_doc), INT(job, priority), INT(job, tries), INT(job, max_tries),
+	INT(job, dials), INT(job, max_dials), INT(job, retry_interval), INT(job, pages_total), INT(job, pages_done),
+	INT(job, disable_v17), INT(job, disable_ecm),
+};
+/* attempts without their generated id */
+static const struct column attempt_columns[] = {
+	ID(attempt, job_id), TEXT(attempt, line), INT(attempt, started_at), INT(attempt, ended_at),
+	TEXT(attempt, outcome), INT(attempt, result_code), TEXT(attempt, result_text), INT(attempt, first_page),
+	INT(attempt, pages_sent), INT(attempt, pages_total), INT(attempt, bit_rate), INT(attempt, ecm),
+	TEXT(attempt, remote_ident),
+};
+static const struct column inbound_columns[] = {
+	ID(inbound, id), INT(inbound, received_at), TEXT(inbound, line), TEXT(inbound, did), TEXT(inbound, caller_id),
+	TEXT(inbound, remote_csid), INT(inbound, pages), TEXT(inbound, resolution), INT(inbound, duration_ms),
+	INT(inbound, result_code), TEXT(inbound, result_text), INT(inbound, partial), INT(inbound, document_id),
+	TEXT(inbound, state),
 };
 #undef TEXT
 #undef INT
+#undef ID
+static const struct table jobs_table = {"jobs", job_columns, G_N_ELEMENTS(job_columns)};
+static const struct table attempts_table = {"attempts", attempt_columns, G_N_ELEMENTS(attempt_columns)};
+static const struct table inbound_table = {"inbound", inbound_columns, G_N_ELEMENTS(inbound_columns)};
 #define N_JOB_COLUMNS G_N_ELEMENTS(job_columns)
+
+static void *field(const void *obj, const struct column *c)
+{
+	return (char *)obj + c->offset;
+}
+
+/* "a, b, c" (g_free). */
+static char *column_list(const struct table *t)
+{
+	GString *s = g_string_new(NULL);
+	for (size_t i = 0; i < t->n; i++)
+		g_string_append_printf(s, "%s%s", i ? ", " : "", t->columns[i].name);
+	return g_string_free(s, FALSE);
+}
+
+/* Fill obj's columns from the row, starting at column `first` of the result. */
+static void load_columns(void *obj, const struct table *t, struct db_rows *rows, int first)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct column *c = &t->columns[i];
+		int col = first + (int)i;
+		if (c->type == COL_TEXT)
+			*(char **)field(obj, c) = g_strdup(db_col_text(rows, col));
+		else if (c->type == COL_INT)
+			*(int64_t *)field(obj, c) = db_col_int(rows, col);
+		else
+			g_strlcpy(field(obj, c), db_col_text(rows, col) ? db_col_text(rows, col) : "", JOBID_SIZE);
+	}
+}
+
+static void free_columns(void *obj, const struct table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->columns[i].type == COL_TEXT)
+			g_free(*(char **)field(obj, &t->columns[i]));
+}
+
+static struct db_param column_param(const void *obj, const struct column *c)
+{
+	if (c->type == COL_INT)
+		return (struct db_param){.type = 'i', .integer = *(const int64_t *)field(obj, c)};
+	const char *text = c->type == COL_TEXT ? *(char *const *)field(obj, c) : (const char *)field(obj, c);
+	return (struct db_param){.type = 's', .text = text};
+}
+
+/* INSERT every column of obj into t. Rows changed or -1. */
+static int insert_row(struct db *db, const struct table *t, const void *obj)
+{
+	g_autofree char *columns = column_list(t);
+	GString *sql = g_string_new(NULL);
+	g_string_printf(sql, "INSERT INTO %s (%s) VALUES (", t->name, columns);
+	struct db_param *params = g_new0(struct db_param, t->n);
+	for (size_t i = 0; i < t->n; i++) {
+		g_string_append(sql, i ? ", ?" : "?");
+		params[i] = column_param(obj, &t->columns[i]);
+	}
+	g_string_append_c(sql, ')');
+	struct db_rows *rows = db_query_params(db, sql->str, params, (int)t->n);
+	int ret = rows ? 0 : -1;
+	while (rows && (ret = db_next(rows)) > 0)
+		;
+	if (ret == 0)
+		ret = db_rows_changes(rows);
+	db_rows_free(&rows);
+	g_free(params);
+	g_string_free(sql, TRUE);
+	return ret;
+}
+
+/* ---- jobs ---- */
 
 static char **text_field(struct job *job, const struct column *c)
 {
-	return (char **)((char *)job + c->offset);
+	return field(job, c);
 }
 
 static int64_t *int_field(struct job *job, const struct column *c)
 {
-	return (int64_t *)((char *)job + c->offset);
+	return field(job, c);
 }
 
 static const char *select_list(void)
 {
 	static char *list;
 	if (list == NULL) {
-		GString *s = g_string_new("id, state");
-		for (size_t i = 0; i < N_JOB_COLUMNS; i++)
-			g_string_append_printf(s, ", %s", job_columns[i].name);
-		list = g_string_free(s, FALSE);
+		g_autofree char *columns = column_list(&jobs_table);
+		list = g_strdup_printf("id, state, %s", columns);
 	}
 	return list;
 }
@@ -223,10 +319,7 @@ void store_job_free(struct job **jobp)
 	struct job *job = *jobp;
 	if (job == NULL)
 		return;
-	for (size_t i = 0; i < N_JOB_COLUMNS; i++) {
-		if (job_columns[i].type == COL_TEXT)
-			g_free(*text_field(job, &job_columns[i]));
-	}
+	free_columns(job, &jobs_table);
 	g_hash_table_destroy(job->fields);
 	g_free(job);
 	*jobp = NULL;
@@ -238,13 +331,7 @@ static struct job *job_from_row(struct db_rows *rows)
 	g_strlcpy(job->id, db_col_text(rows, 0), sizeof(job->id));
 	if (job_state_parse(db_col_text(rows, 1), &job->state) < 0)
 		job->state = JOB_STATE_HELD; /* unknown state from a newer version: touch nothing */
-	for (size_t i = 0; i < N_JOB_COLUMNS; i++) {
-		const struct column *c = &job_columns[i];
-		if (c->type == COL_TEXT)
-			*text_field(job, c) = g_strdup(db_col_text(rows, (int)i + 2));
-		else
-			*int_field(job, c) = db_col_int(rows, (int)i + 2);
-	}
+	load_columns(job, &jobs_table, rows, 2);
 	return job;
 }
 
@@ -697,143 +784,91 @@ int store_expire_due(struct store *store, int64_t now, const char *node)
 	return finish(store, ret) < 0 ? -1 : count;
 }
 
-/* ---- attempts ---- */
+/* ---- attempts and received faxes ---- */
 
 int store_attempt_add(struct store *store, const struct attempt *a)
 {
-	int ret = db_exec(store->db,
-			  "INSERT INTO attempts (job_id, line, started_at, ended_at, outcome, result_code, result_text,"
-			  " first_page, pages_sent, pages_total, bit_rate, ecm, remote_ident)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			  "ssiisisiiiiis", a->job_id, a->line, a->started_at, a->ended_at, a->outcome, a->result_code,
-			  a->result_text, a->first_page, a->pages_sent, a->pages_total, a->bit_rate, a->ecm,
-			  a->remote_ident);
-	return ret < 0 ? db_failed(store) : 0;
+	return insert_row(store->db, &attempts_table, a) < 0 ? db_failed(store) : 0;
 }
 
-int store_attempt_list(struct store *store, const char *job_id, GPtrArray **attempts_r)
+/* Rows of a query over t's columns (after `extra` leading columns handled by load_extra) into
+   new structs of size `size`. */
+static int load_list(struct store *store, const struct table *t, size_t size, struct db_rows *rows,
+		     void (*load_extra)(void *obj, struct db_rows *rows), int extra, GPtrArray **list_r)
 {
-	struct db_rows *rows = db_query(store->db,
-					"SELECT id, line, started_at, ended_at, outcome, result_code, result_text, first_page,"
-					" pages_sent, pages_total, bit_rate, ecm, remote_ident FROM attempts"
-					" WHERE job_id = ? ORDER BY id",
-					"s", job_id);
 	if (rows == NULL)
 		return db_failed(store);
 	GPtrArray *list = g_ptr_array_new();
 	int ret;
 	while ((ret = db_next(rows)) > 0) {
-		struct attempt *a = g_new0(struct attempt, 1);
-		a->id = db_col_int(rows, 0);
-		g_strlcpy(a->job_id, job_id, sizeof(a->job_id));
-		a->line = g_strdup(db_col_text(rows, 1));
-		a->started_at = db_col_int(rows, 2);
-		a->ended_at = db_col_int(rows, 3);
-		a->outcome = g_strdup(db_col_text(rows, 4));
-		a->result_code = db_col_int(rows, 5);
-		a->result_text = g_strdup(db_col_text(rows, 6));
-		a->first_page = db_col_int(rows, 7);
-		a->pages_sent = db_col_int(rows, 8);
-		a->pages_total = db_col_int(rows, 9);
-		a->bit_rate = db_col_int(rows, 10);
-		a->ecm = db_col_int(rows, 11);
-		a->remote_ident = g_strdup(db_col_text(rows, 12));
-		g_ptr_array_add(list, a);
+		void *obj = g_malloc0(size);
+		if (load_extra != NULL)
+			load_extra(obj, rows);
+		load_columns(obj, t, rows, extra);
+		g_ptr_array_add(list, obj);
 	}
 	db_rows_free(&rows);
-	*attempts_r = list;
-	if (ret < 0) {
-		store_attempts_free(attempts_r);
-		return db_failed(store);
+	*list_r = list;
+	return ret < 0 ? db_failed(store) : 0;
+}
+
+static void free_list(GPtrArray **listp, const struct table *t)
+{
+	GPtrArray *list = *listp;
+	for (guint i = 0; list != NULL && i < list->len; i++) {
+		free_columns(list->pdata[i], t);
+		g_free(list->pdata[i]);
 	}
-	return 0;
+	if (list != NULL)
+		g_ptr_array_free(list, TRUE);
+	*listp = NULL;
+}
+
+static void load_attempt_id(void *obj, struct db_rows *rows)
+{
+	((struct attempt *)obj)->id = db_col_int(rows, 0);
+}
+
+int store_attempt_list(struct store *store, const char *job_id, GPtrArray **attempts_r)
+{
+	g_autofree char *columns = column_list(&attempts_table);
+	g_autofree char *sql = g_strdup_printf("SELECT id, %s FROM attempts WHERE job_id = ? ORDER BY id", columns);
+	int ret = load_list(store, &attempts_table, sizeof(struct attempt), db_query(store->db, sql, "s", job_id),
+			    load_attempt_id, 1, attempts_r);
+	if (ret < 0)
+		store_attempts_free(attempts_r);
+	return ret;
 }
 
 void store_attempts_free(GPtrArray **attemptsp)
 {
-	GPtrArray *list = *attemptsp;
-	for (guint i = 0; list != NULL && i < list->len; i++) {
-		struct attempt *a = list->pdata[i];
-		g_free(a->line);
-		g_free(a->outcome);
-		g_free(a->result_text);
-		g_free(a->remote_ident);
-		g_free(a);
-	}
-	if (list != NULL)
-		g_ptr_array_free(list, TRUE);
-	*attemptsp = NULL;
+	free_list(attemptsp, &attempts_table);
 }
-
-/* ---- received faxes ---- */
 
 int store_inbound_insert(struct store *store, struct inbound *in)
 {
 	if (in->id[0] == '\0')
 		jobid_new(JOBID_PREFIX_INBOUND, in->id);
-	int ret = db_exec(store->db,
-			  "INSERT INTO inbound (id, received_at, line, did, caller_id, remote_csid, pages, resolution,"
-			  " duration_ms, result_code, result_text, partial, document_id, state)"
-			  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			  "sissssisiisiis", in->id, in->received_at, in->line, in->did, in->caller_id, in->remote_csid,
-			  in->pages, in->resolution, in->duration_ms, in->result_code, in->result_text, in->partial,
-			  in->document_id, in->state ? in->state : "received");
+	char *state = in->state;
+	if (state == NULL)
+		in->state = "received";
+	int ret = insert_row(store->db, &inbound_table, in);
+	in->state = state;
 	return ret < 0 ? db_failed(store) : 0;
 }
 
 int store_inbound_list(struct store *store, int limit, GPtrArray **inbound_r)
 {
-	struct db_rows *rows = db_query(store->db,
-					"SELECT id, received_at, line, did, caller_id, remote_csid, pages, resolution,"
-					" duration_ms, result_code, result_text, partial, document_id, state"
-					" FROM inbound ORDER BY id DESC LIMIT ?",
-					"i", (int64_t)limit);
-	if (rows == NULL)
-		return db_failed(store);
-	GPtrArray *list = g_ptr_array_new();
-	int ret;
-	while ((ret = db_next(rows)) > 0) {
-		struct inbound *in = g_new0(struct inbound, 1);
-		g_strlcpy(in->id, db_col_text(rows, 0), sizeof(in->id));
-		in->received_at = db_col_int(rows, 1);
-		in->line = g_strdup(db_col_text(rows, 2));
-		in->did = g_strdup(db_col_text(rows, 3));
-		in->caller_id = g_strdup(db_col_text(rows, 4));
-		in->remote_csid = g_strdup(db_col_text(rows, 5));
-		in->pages = db_col_int(rows, 6);
-		in->resolution = g_strdup(db_col_text(rows, 7));
-		in->duration_ms = db_col_int(rows, 8);
-		in->result_code = db_col_int(rows, 9);
-		in->result_text = g_strdup(db_col_text(rows, 10));
-		in->partial = db_col_int(rows, 11);
-		in->document_id = db_col_int(rows, 12);
-		in->state = g_strdup(db_col_text(rows, 13));
-		g_ptr_array_add(list, in);
-	}
-	db_rows_free(&rows);
-	*inbound_r = list;
-	if (ret < 0) {
+	g_autofree char *columns = column_list(&inbound_table);
+	g_autofree char *sql = g_strdup_printf("SELECT %s FROM inbound ORDER BY id DESC LIMIT ?", columns);
+	int ret = load_list(store, &inbound_table, sizeof(struct inbound), db_query(store->db, sql, "i", (int64_t)limit),
+			    NULL, 0, inbound_r);
+	if (ret < 0)
 		store_inbound_list_free(inbound_r);
-		return db_failed(store);
-	}
-	return 0;
+	return ret;
 }
 
 void store_inbound_list_free(GPtrArray **inboundp)
 {
-	GPtrArray *list = *inboundp;
-	for (guint i = 0; list != NULL && i < list->len; i++) {
-		struct inbound *in = list->pdata[i];
-		g_free(in->line);
-		g_free(in->did);
-		g_free(in->caller_id);
-		g_free(in->remote_csid);
-		g_free(in->resolution);
-		g_free(in->result_text);
-		g_free(in->state);
-		g_free(in);
-	}
-	if (list != NULL)
-		g_ptr_array_free(list, TRUE);
-	*inboundp = NULL;
+	free_list(inboundp, &inbound_table);
 }

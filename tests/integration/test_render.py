@@ -159,3 +159,22 @@ def test_mail_with_every_kind_of_attachment_reaches_the_far_end(home):
     [received] = list((home.path / "loop").glob(f"*{job_id}*.tiff"))
     out = subprocess.run(["tiffinfo", str(received)], capture_output=True, text=True).stdout
     assert out.count("TIFF Directory") == 5
+
+
+def test_far_end_without_fine_gets_the_job_rendered_again_at_standard(home):
+    configure(home)
+    with open(home.path / "faxgate.conf", "a") as f:
+        f.write("far_fine = no\n")  # appended to [line loop]
+    home.start(prog("render"))
+    home.start(prog("faxd"))
+    job_id = submit(home, "thunderbird.eml")
+    wait_for(lambda: job(home, job_id)["state"] in ("done", "failed"), timeout=120, what="sent")
+    info = job(home, job_id)
+    assert info["state"] == "done", info
+    assert info["resolution"] == "standard"
+    first, second = info["attempts"]
+    assert first["outcome"] == "incompatible" and second["outcome"] == "ok"
+    assert any("rendering again at standard" in (e["text"] or "") for e in info["events"])
+    [received] = [t for t in (home.path / "loop").glob(f"*{job_id}*.tiff")]
+    out = subprocess.run(["tiffinfo", str(received)], capture_output=True, text=True).stdout
+    assert "Resolution: 204, 98" in out

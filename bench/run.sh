@@ -41,3 +41,9 @@ if [ -z "$only" ] || [ "$only" = render ]; then
 	echo "== bench_render (about 1 minute)"
 	./bench/bench_render.sh "$@"
 fi
+
+# Render jobs per second with 1 worker and with one per core (cover + 1 PDF page each).
+if [ -z "$only" ] || [ "$only" = render-jobs ]; then
+	echo "== bench_render_jobs"
+	./bench/bench_render_jobs.sh 40
+fi

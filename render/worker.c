@@ -46,7 +46,7 @@ struct worker {
 	struct store *store;
 	char *bin_path, *node, *spool;
 	GHashTable *running; /* pid -> struct running * */
-	int max_running, sigfd;
+	int max_running, sigfd, chldfd; /* chldfd: SIGCHLD wakes the loop when a conversion ends */
 	int64_t timeout, lease;
 	uid_t uid;
 	gid_t gid;
@@ -126,6 +126,7 @@ struct worker *worker_create(const struct config *config, const char *bin_path, 
 		w->spool = NULL;
 	}
 	w->running = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->sigfd = w->chldfd = -1;
 	int workers = (int)config_int(config, "render", "workers");
 	w->max_running = workers > 0 ? workers : (int)g_get_num_processors();
 	w->timeout = config_int(config, "render", "timeout");
@@ -135,6 +136,7 @@ struct worker *worker_create(const struct config *config, const char *bin_path, 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
+	w->chldfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (w->spool == NULL || g_chmod(w->spool, 0711) < 0) {
 		snprintf(error, sizeof(error), "cannot create a render work directory: %s", g_strerror(errno));
 		*error_r = error;
@@ -159,6 +161,8 @@ void worker_free(struct worker **workerp)
 	g_hash_table_destroy(w->running);
 	if (w->sigfd >= 0)
 		close(w->sigfd);
+	if (w->chldfd >= 0)
+		close(w->chldfd);
 	g_free(w->bin_path);
 	g_free(w->node);
 	g_free(w->spool);
@@ -459,10 +463,13 @@ int worker_run(struct worker *w)
 		reap(w);
 		enforce_timeouts(w);
 		claim(w);
-		struct pollfd pfd = {.fd = w->sigfd, .events = POLLIN};
-		if (poll(&pfd, 1, 500) > 0) {
+		struct pollfd pfd[2] = {{.fd = w->sigfd, .events = POLLIN}, {.fd = w->chldfd, .events = POLLIN}};
+		if (poll(pfd, 2, 500) > 0) {
 			struct signalfd_siginfo si;
-			if (read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) && si.ssi_signo != SIGHUP)
+			while (read(w->chldfd, &si, sizeof(si)) > 0)
+				; /* reaped at the top of the loop */
+			if ((pfd[0].revents & POLLIN) && read(w->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si) &&
+			    si.ssi_signo != SIGHUP)
 				break;
 		}
 	}

@@ -178,3 +178,19 @@ def test_far_end_without_fine_gets_the_job_rendered_again_at_standard(home):
     [received] = [t for t in (home.path / "loop").glob(f"*{job_id}*.tiff")]
     out = subprocess.run(["tiffinfo", str(received)], capture_output=True, text=True).stdout
     assert "Resolution: 204, 98" in out
+
+
+def test_endless_conversion_is_killed_at_its_time_limit(home):
+    configure(home)
+    with open(home.path / "faxgate.conf", "a") as f:
+        f.write("[render]\ntimeout = 5\n")
+    conf = (home.path / "faxgate.conf").read_text().replace("[render]\nworkers = 2\ntimeout = 60\n", "[render]\nworkers = 2\n")
+    (home.path / "faxgate.conf").write_text(conf)
+    render = home.start(prog("render"))
+    job_id = submit(home, hostile_message("application/postscript", "spin.ps", b"%!PS\n{ 1 pop } loop\n"))
+    wait_for(lambda: settled(home, job_id), timeout=60, what="stopped")
+    info = job(home, job_id)
+    assert info["state"] == "failed" and info["result_code"] == "format-failed", info
+    assert "spin.ps" in info["result_text"] or "longer than" in info["result_text"], info["result_text"]
+    assert render.poll() is None
+    assert not subprocess.run(["pgrep", "-f", "spin.ps"], capture_output=True).stdout

@@ -802,8 +802,9 @@ static void dispatch_events(struct lines *lines)
 			char level_text[LOG_PEER_TEXT_MAX];
 			log_printable(level_text, sizeof(level_text), ev->report.remote_ident,
 				      strlen(ev->report.remote_ident));
-			log_job(LOG_LEVEL_INFO, call->job_id,
-				"fax %s=%s line=%s pages=%d/%d rate=%d ecm=%d result=%s remote_ident=\"%s\" "
+			/* debug: the queue runner and the receiver write the one line per attempt */
+			log_job(LOG_LEVEL_DEBUG, call->job_id,
+				"call %s=%s line=%s pages=%d/%d rate=%d ecm=%d result=%s remote_ident=\"%s\" "
 				"time=%.1f",
 				call->outgoing ? "to" : "from", call->number != NULL ? call->number : "",
 				call->line->name, ev->report.pages_done, ev->report.pages_total,

@@ -111,6 +111,13 @@ struct worker *worker_create(const struct config *config, const char *bin_path, 
 {
 	static char error[400];
 	struct worker *w = g_new0(struct worker, 1);
+	/* Signals first: a SIGTERM during start-up must not kill us with a child (rm) running. */
+	w->sigfd = signals_block_fd();
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	w->chldfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	w->config = config;
 	w->bin_path = g_strdup(bin_path);
 	const char *node = config_str(config, "faxgate", "node");
@@ -126,17 +133,11 @@ struct worker *worker_create(const struct config *config, const char *bin_path, 
 		w->spool = NULL;
 	}
 	w->running = g_hash_table_new(g_direct_hash, g_direct_equal);
-	w->sigfd = w->chldfd = -1;
+
 	int workers = (int)config_int(config, "render", "workers");
 	w->max_running = workers > 0 ? workers : (int)g_get_num_processors();
 	w->timeout = config_int(config, "render", "timeout");
 	w->lease = w->timeout * 2 + 30;
-	w->sigfd = signals_block_fd();
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &chld, NULL);
-	w->chldfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (w->spool == NULL || g_chmod(w->spool, 0711) < 0) {
 		snprintf(error, sizeof(error), "cannot create a render work directory: %s", g_strerror(errno));
 		*error_r = error;

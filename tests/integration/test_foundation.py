@@ -25,7 +25,9 @@ def test_run_on_embedded_default_and_stop_within_5s(home):
     assert "status=stopped" in home.log_of(sup)
     # Nothing the supervisor started is left running.
     out = home.run("pgrep", "-s", str(sup.pid), check=False)
-    assert out.stdout.strip() == ""
+    left = out.stdout.split()
+    details = home.run("ps", "-o", "pid,stat,args", "-p", ",".join(left), check=False).stdout if left else ""
+    assert out.stdout.strip() == "", details + home.log_of(sup)
 
 
 def test_bad_config_refuses_to_start(home):

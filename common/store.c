@@ -640,6 +640,18 @@ void store_events_free(GPtrArray **eventsp)
 
 /* ---- claims ---- */
 
+/* The end of a claim's transaction: commit, then load the claimed job. 1, 0 (none) or -1. */
+static int end_claim(struct store *store, int ret, const char *id, struct job **job_r)
+{
+	if (ret < 0)
+		db_failed(store);
+	if (finish(store, ret < 0 ? -1 : 0) < 0)
+		return -1;
+	if (ret == 0)
+		return 0;
+	return store_job_get(store, id, job_r) > 0 ? 1 : -1;
+}
+
 static const char claim_candidates[] =
 	"SELECT id, state FROM jobs j WHERE"
 	" ((state IN ('queued', 'deferred') AND (next_try_at IS NULL OR next_try_at <= ?))"
@@ -674,13 +686,7 @@ int store_claim_due(struct store *store, const char *node, int64_t now, int64_t 
 		    add_event(store, id, node, from, "sending", text) < 0)
 			ret = -1;
 	}
-	if (ret < 0)
-		db_failed(store);
-	if (finish(store, ret < 0 ? -1 : 0) < 0)
-		return -1;
-	if (ret == 0)
-		return 0;
-	return store_job_get(store, id, job_r) > 0 ? 1 : -1;
+	return end_claim(store, ret, id, job_r);
 }
 
 int store_claim_rendering(struct store *store, const char *node, int64_t now, int64_t lease_s, struct job **job_r)
@@ -699,13 +705,7 @@ int store_claim_rendering(struct store *store, const char *node, int64_t now, in
 	if (ret > 0 && db_exec(store->db, "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?", "sis", node,
 			       now + lease_s, id) != 1)
 		ret = -1;
-	if (ret < 0)
-		db_failed(store);
-	if (finish(store, ret < 0 ? -1 : 0) < 0)
-		return -1;
-	if (ret == 0)
-		return 0;
-	return store_job_get(store, id, job_r) > 0 ? 1 : -1;
+	return end_claim(store, ret, id, job_r);
 }
 
 int store_lease_renew(struct store *store, const char *id, const char *node, int64_t until)

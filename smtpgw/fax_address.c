@@ -211,7 +211,7 @@ static bool strv_has_case(const char *const *list, const char *s, size_t len)
 	return false;
 }
 
-static bool is_token(const char *s, size_t max)
+bool fax_address_is_token(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > max || s[0] == '.')
@@ -503,7 +503,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 		return set_once(p, &a->from, g_steal_pointer(&v), "fr=") < 0 ? -1 : 1;
 	case OPT_COVER:
 		if (v != NULL && config_parse_bool(v, &b) < 0) {
-			if (!is_token(v, TEMPLATE_MAX))
+			if (!fax_address_is_token(v, TEMPLATE_MAX))
 				return error_set(error_r, "cover= expects yes, no or a template name "
 						     "(letters, digits, . _ -)");
 			return set_once(p, &a->cover, g_steal_pointer(&v), "the cover page") < 0 ? -1 : 1;
@@ -514,7 +514,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	case OPT_NOCOVER:
 		return set_once(p, &a->cover, g_strdup("no"), "the cover page") < 0 ? -1 : 1;
 	case OPT_TEMPLATE:
-		if (!is_token(v, TEMPLATE_MAX))
+		if (!fax_address_is_token(v, TEMPLATE_MAX))
 			return error_set(error_r, "template= expects a template name (letters, digits, . _ -)");
 		return set_once(p, &a->cover, g_steal_pointer(&v), "the cover page") < 0 ? -1 : 1;
 	case OPT_PRIORITY:
@@ -594,7 +594,7 @@ static int apply_option(struct parse *p, const char *key, size_t klen, const cha
 	case OPT_COMMENTS:
 		return set_once(p, &a->comments, g_strdup(b ? "yes" : "no"), "inline-comments=") < 0 ? -1 : 1;
 	case OPT_PORT:
-		if (!is_token(v, PORT_MAX))
+		if (!fax_address_is_token(v, PORT_MAX))
 			return error_set(error_r, "port= expects a line name (letters, digits, . _ -)");
 		a->admin_options = true;
 		return set_once(p, &a->port, g_steal_pointer(&v), "port=") < 0 ? -1 : 1;

@@ -60,6 +60,9 @@ struct fax_address_settings {
 					     them (false, default) */
 };
 
+/* A name token (cover template, line): 1..max of [A-Za-z0-9._-], not starting with a dot. */
+bool fax_address_is_token(const char *s, size_t max);
+
 void fax_address_settings_default(struct fax_address_settings *set);
 
 /* Parse local@domain (the domain is only checked to be present: the session matched it).

@@ -284,18 +284,6 @@ static bool printable_ascii(const char *s, bool space)
 	return true;
 }
 
-static bool is_token(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > max || s[0] == '.')
-		return false;
-	for (; *s != '\0'; s++) {
-		if (!g_ascii_isalnum(*s) && *s != '.' && *s != '_' && *s != '-')
-			return false;
-	}
-	return true;
-}
-
 static char *parse_text(const struct fax_header_def *d, const char *hn, const char *v, const char **error_r)
 {
 	char *decoded;
@@ -636,7 +624,7 @@ static GPtrArray *list_items(const struct fax_header_def *d, const char *hn, con
 		if (*item == '\0')
 			continue;
 		bool ok = tokens
-			      ? is_token(item, LIST_ITEM_MAX)
+			      ? fax_address_is_token(item, LIST_ITEM_MAX)
 			      : g_utf8_validate(item, -1, NULL) && g_utf8_strlen(item, -1) <= LIST_ITEM_MAX;
 		for (const char *c = item; ok && *c != '\0'; c++)
 			ok = (unsigned char)*c >= 0x20 && *c != 0x7f;
@@ -911,7 +899,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 			value = g_strdup("none");
 		else if (g_ascii_strcasecmp(v, "default") == 0 || config_parse_bool(v, &b) == 0)
 			value = g_strdup("default");
-		else if (is_token(v, (size_t)d->max))
+		else if (fax_address_is_token(v, (size_t)d->max))
 			value = g_strdup(v);
 		else
 			return error_set(error_r,
@@ -946,7 +934,7 @@ static int add_value(struct fax_headers *h, const struct fax_header_def *d, cons
 		break;
 	}
 	case FAX_HDR_TOKEN:
-		if (!is_token(v, (size_t)d->max))
+		if (!fax_address_is_token(v, (size_t)d->max))
 			return error_set(error_r, "%s: expected a name of letters, digits, . _ - (at most %lld)",
 				    hn, (long long)d->max);
 		value = g_strdup(v);

@@ -1363,6 +1363,12 @@ static enum kind sniff_kind(const char *path, const char **ext_r)
 		*ext_r = "rtf";
 		return KIND_OFFICE;
 	}
+	/* Plain text under a generic type (a .md, .log or .csv sent as octet-stream): no NUL and
+	   valid UTF-8, a character cut at the end of the sample allowed. */
+	const gchar *bad = NULL;
+	if (n > 0 && memchr(head, '\0', n) == NULL &&
+	    (g_utf8_validate((const gchar *)head, (gssize)n, &bad) || (size_t)((const uint8_t *)bad - head) + 4 > n))
+		return KIND_TEXT;
 	return KIND_NONE;
 }
 

@@ -194,3 +194,12 @@ def test_endless_conversion_is_killed_at_its_time_limit(home):
     assert "spin.ps" in info["result_text"] or "longer than" in info["result_text"], info["result_text"]
     assert render.poll() is None
     assert not subprocess.run(["pgrep", "-f", "spin.ps"], capture_output=True).stdout
+
+
+def test_text_sent_as_octet_stream_is_rendered(home):
+    configure(home)
+    home.start(prog("render"))
+    job_id = submit(home, hostile_message("application/octet-stream", "notes.md", b"# Notes\n\nPlain text, sent as bytes.\n"))
+    wait_for(lambda: settled(home, job_id), timeout=60, what="rendered")
+    info = job(home, job_id)
+    assert info["state"] == "queued" and info["pages_total"] == 2, info

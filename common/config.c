@@ -29,6 +29,7 @@ static const struct {
 	const char *kind, *name;
 } default_instances[] = {
 	{"line", "loop"},
+	{"mailroute", "default"},
 };
 
 static const char *schema_group_of(const char *group)
@@ -49,11 +50,16 @@ static const struct config_key *schema_key(const char *group, const char *key)
 	const char *sgroup = schema_group_of(group);
 	if (sgroup == NULL)
 		return NULL;
+	const struct config_key *any = NULL; /* key "*": a table whose keys are data ([routes]) */
 	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
-		if (strcmp(k->group, sgroup) == 0 && strcmp(k->key, key) == 0)
+		if (strcmp(k->group, sgroup) != 0)
+			continue;
+		if (strcmp(k->key, key) == 0)
 			return k;
+		if (strcmp(k->key, "*") == 0)
+			any = k;
 	}
-	return NULL;
+	return any;
 }
 
 int config_parse_bool(const char *text, bool *value_r)
@@ -397,5 +403,14 @@ const char *const *config_instances(const struct config *config, const char *kin
 		if (strcmp(default_instances[i].kind, kind) == 0)
 			g_ptr_array_add(items, g_strdup(default_instances[i].name));
 	}
+	return own_strv(config, items);
+}
+
+const char *const *config_keys_of(const struct config *config, const char *group)
+{
+	g_auto(GStrv) keys = g_key_file_get_keys(config->file, group, NULL, NULL);
+	GPtrArray *items = g_ptr_array_new();
+	for (int i = 0; keys != NULL && keys[i] != NULL; i++)
+		g_ptr_array_add(items, g_strdup(keys[i]));
 	return own_strv(config, items);
 }

@@ -58,6 +58,10 @@ const char *const *config_list(const struct config *config, const char *group, c
    NULL-terminated, owned by config. */
 const char *const *config_instances(const struct config *config, const char *kind);
 
+/* The keys present in a group, in file order (for tables whose keys are data, documented as key
+   "*" such as [routes]), NULL-terminated, owned by config. */
+const char *const *config_keys_of(const struct config *config, const char *group);
+
 /* Parse helpers shared with other parsers. */
 int config_parse_bool(const char *text, bool *value_r);
 int config_parse_duration(const char *text, int64_t *seconds_r);

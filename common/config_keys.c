@@ -60,8 +60,52 @@ const struct config_key config_keys[] = {
 	     "X-Fax-* headers from senders outside the trusted networks that are not authenticated"),
 	BOOL("smtp", "strict_addresses", "no", "refuse unknown /key=value options in fax addresses (else ignore and log)"),
 
-	/* [mail]: delivery of received faxes and notifications */
-	STR("mail", "maildir", "${home}/mail", "Maildir that received faxes and notifications go to on the embedded default"),
+	/* [mail]: what the mailer (bin/mailer) sends: received faxes and notifications */
+	STR("mail", "from", "Fax Gateway <postmaster@fax.localhost>", "From of notifications and of mail to the admin"),
+	STR("mail", "admin", "postmaster@localhost", "admin mailbox: permanent delivery failures and faxes no route takes"),
+	STR("mail", "fax_domain", "", "domain of the reply-to-fax From of received faxes (+CALLER@domain); default the first [smtp] domains"),
+	STR("mail", "hostname", "", "name in Message-IDs and DSN Reporting-MTA; default the host name"),
+	LIST("mail", "template_dirs", "/etc/faxgate/mail-templates,${home}/mail-templates",
+	     "where mail templates are looked for before the built-in ones"),
+	STR("mail", "language", "en", "language of notifications when the profile names none (en, de)"),
+	STR("mail", "notify", "always", "notification policy when the job and profile name none: never|failure|success|always, plus ,delay"),
+	ENUM("mail", "notify_format", "text", "text|dsn|json|dsn+json", "parts of a notification when the job names none"),
+	ENUM("mail", "notify_attach", "none", "none|pdf|png", "what a notification carries when the job names none"),
+	ENUM("mail", "rx_format", "pdf", "pdf|tiff|both|none", "how a received fax is attached when the route or profile names none"),
+	STR("mail", "fallback", "", "mailbox for faxes to a number no route takes; default the admin mailbox"),
+	DUR("mail", "poll_interval", "1s", 1, 3600, "how often the mailer looks for new work"),
+	DUR("mail", "lease", "300s", 10, DAY, "a claimed message returns to the queue when its holder stops for this long"),
+	DUR("mail", "retry_min", "60s", 1, DAY, "first wait after a temporary delivery failure (doubles, with jitter)"),
+	DUR("mail", "retry_max", "1h", 1, DAY, "longest wait between delivery attempts"),
+	DUR("mail", "expire", "5d", 60, 365 * DAY, "a message not delivered this long after it was queued fails to the admin"),
+	DUR("mail", "rate_pause", "60s", 1, DAY, "pause of a route after a 4.7.x rate-limit reply"),
+
+	/* [routes]: received faxes by dialled number */
+	LIST("routes", "*", "", "DID = mailboxes: faxes to this number (E.164, or the last digits) go to these addresses; format=pdf|tiff|both|none may be one of the words"),
+
+	/* [rxrule NAME]: received faxes by caller id or remote CSID (before [routes]) */
+	STR("rxrule *", "did", "", "the rule applies to this DID only (empty: any)"),
+	STR("rxrule *", "caller_id", "", "glob on the caller id (e.g. +1212555*); empty: any"),
+	STR("rxrule *", "csid", "", "glob on the remote CSID; empty: any"),
+	LIST("rxrule *", "to", "", "mailboxes that get the fax"),
+	STR("rxrule *", "format", "", "attachment format pdf|tiff|both|none; empty: the default"),
+
+	/* [mailroute NAME]: how mail leaves; "default" exists on the embedded default */
+	ENUM("mailroute *", "transport", "maildir", "maildir|smtp", "maildir: write into a Maildir; smtp: hand to a relay"),
+	LIST("mailroute *", "domains", "*", "recipient domains this route takes (* any); the first route that matches wins"),
+	STR("mailroute *", "maildir", "${home}/mail", "maildir: the Maildir (created when missing)"),
+	STR("mailroute *", "host", "localhost", "smtp: relay host"),
+	INT("mailroute *", "port", "25", 1, 65535, "smtp: relay port (587 submission, 465 implicit TLS)"),
+	ENUM("mailroute *", "tls", "opportunistic", "none|opportunistic|starttls|implicit",
+	     "smtp: none; STARTTLS when offered; STARTTLS required; implicit TLS (SMTPS)"),
+	STR("mailroute *", "ca_file", "", "smtp: CA certificates to verify the relay with; empty: the system's"),
+	BOOL("mailroute *", "verify", "yes", "smtp: verify the relay's certificate and name"),
+	STR("mailroute *", "user", "", "smtp: AUTH user (empty: no AUTH)"),
+	STR("mailroute *", "password", "", "smtp: AUTH password"),
+	DUR("mailroute *", "timeout", "60s", 1, 3600, "smtp: connect and command timeout"),
+	STR("mailroute *", "helo", "", "smtp: EHLO name; default [mail] hostname"),
+	INT("mailroute *", "connections", "2", 1, 64, "smtp: parallel connections to the relay"),
+	INT("mailroute *", "rate_per_minute", "0", 0, 1000000, "messages per minute at most (0: no limit)"),
 
 	/* [render]: the render workers (bin/render) */
 	INT("render", "workers", "0", 0, 256, "conversions at once; 0: one per core"),

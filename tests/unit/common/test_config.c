@@ -38,7 +38,7 @@ static void test_embedded_default(void **state)
 	assert_string_equal(config_str(cfg, "faxgate", "store"), "sqlite:/tmp/fgtest-home/faxgate.db");
 	assert_string_equal(config_str(cfg, "smtp", "listen"), "127.0.0.1:2525");
 	assert_string_equal(config_list(cfg, "smtp", "domains")[0], "fax.localhost");
-	assert_string_equal(config_str(cfg, "mail", "maildir"), "/tmp/fgtest-home/mail");
+	assert_string_equal(config_str(cfg, "mailroute default", "maildir"), "/tmp/fgtest-home/mail");
 	const char *const *lines = config_instances(cfg, "line");
 	assert_string_equal(lines[0], "loop");
 	assert_null(lines[1]);
@@ -133,7 +133,7 @@ static void test_every_key_documented(void **state)
 	char *doc = NULL;
 	assert_true(g_file_get_contents("docs/config.md", &doc, NULL, NULL));
 	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
-		g_autofree char *needle = g_strdup_printf("| `%s` |", k->key);
+		g_autofree char *needle = g_strdup_printf("\n| `%s` |", k->key);
 		g_autofree char *group = g_strdup_printf("[%s]", k->group);
 		const char *section = strstr(doc, group);
 		if (section == NULL)
@@ -142,7 +142,7 @@ static void test_every_key_documented(void **state)
 		const char *hit = strstr(section, needle);
 		if (hit == NULL || (next != NULL && hit > next))
 			fail_msg("docs/config.md does not document %s %s", group, k->key);
-		g_autofree char *row = g_strndup(hit, (gsize)(strchr(hit, '\n') - hit));
+		g_autofree char *row = g_strndup(hit + 1, (gsize)(strchr(hit + 1, '\n') - hit - 1));
 		g_autofree char *deflt = g_strdup_printf("`%s`", k->default_value ? k->default_value : "");
 		if (k->default_value != NULL && *k->default_value != '\0' && strstr(row, deflt) == NULL)
 			fail_msg("docs/config.md: %s %s: default is not %s", group, k->key, deflt);

@@ -73,7 +73,7 @@ const struct config_key config_keys[] = {
 	ENUM("mail", "notify_attach", "none", "none|pdf|png", "what a notification carries when the job names none"),
 	ENUM("mail", "rx_format", "pdf", "pdf|tiff|both|none", "how a received fax is attached when the route or profile names none"),
 	STR("mail", "fallback", "", "mailbox for faxes to a number no route takes; default the admin mailbox"),
-	DUR("mail", "poll_interval", "1s", 1, 3600, "how often the mailer looks for new work"),
+	INT("mail", "poll_interval_ms", "200", 10, 60000, "how often the mailer looks for new work (a cheap query)"),
 	DUR("mail", "lease", "300s", 10, DAY, "a claimed message returns to the queue when its holder stops for this long"),
 	DUR("mail", "retry_min", "60s", 1, DAY, "first wait after a temporary delivery failure (doubles, with jitter)"),
 	DUR("mail", "retry_max", "1h", 1, DAY, "longest wait between delivery attempts"),

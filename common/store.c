@@ -595,22 +595,23 @@ void store_jobs_free(GPtrArray **jobsp)
 	*jobsp = NULL;
 }
 
-int store_job_events(struct store *store, const char *id, GPtrArray **events_r)
+#define EVENT_COLUMNS "id, job_id, at, from_state, to_state, text, node"
+
+static int load_events(struct store *store, struct db_rows *rows, GPtrArray **events_r)
 {
-	struct db_rows *rows = db_query(store->db,
-					"SELECT at, from_state, to_state, text, node FROM job_events WHERE job_id = ? ORDER BY id",
-					"s", id);
 	if (rows == NULL)
 		return db_failed(store);
 	GPtrArray *events = g_ptr_array_new();
 	int ret;
 	while ((ret = db_next(rows)) > 0) {
 		struct job_event *ev = g_new0(struct job_event, 1);
-		ev->at = db_col_int(rows, 0);
-		ev->from_state = g_strdup(db_col_text(rows, 1));
-		ev->to_state = g_strdup(db_col_text(rows, 2));
-		ev->text = g_strdup(db_col_text(rows, 3));
-		ev->node = g_strdup(db_col_text(rows, 4));
+		ev->id = db_col_int(rows, 0);
+		g_strlcpy(ev->job_id, db_col_text(rows, 1), sizeof(ev->job_id));
+		ev->at = db_col_int(rows, 2);
+		ev->from_state = g_strdup(db_col_text(rows, 3));
+		ev->to_state = g_strdup(db_col_text(rows, 4));
+		ev->text = g_strdup(db_col_text(rows, 5));
+		ev->node = g_strdup(db_col_text(rows, 6));
 		g_ptr_array_add(events, ev);
 	}
 	db_rows_free(&rows);
@@ -620,6 +621,23 @@ int store_job_events(struct store *store, const char *id, GPtrArray **events_r)
 		return db_failed(store);
 	}
 	return 0;
+}
+
+int store_job_events(struct store *store, const char *id, GPtrArray **events_r)
+{
+	return load_events(store,
+			   db_query(store->db, "SELECT " EVENT_COLUMNS " FROM job_events WHERE job_id = ? ORDER BY id", "s", id),
+			   events_r);
+}
+
+int store_events_after(struct store *store, int64_t after, const char *to_state, int limit, GPtrArray **events_r)
+{
+	return load_events(store,
+			   db_query(store->db,
+				    "SELECT " EVENT_COLUMNS " FROM job_events WHERE id > ? AND (? IS NULL OR to_state = ?)"
+				    " ORDER BY id LIMIT ?",
+				    "issi", after, to_state, to_state, (int64_t)limit),
+			   events_r);
 }
 
 void store_events_free(GPtrArray **eventsp)
@@ -866,6 +884,23 @@ int store_inbound_list(struct store *store, int limit, GPtrArray **inbound_r)
 	if (ret < 0)
 		store_inbound_list_free(inbound_r);
 	return ret;
+}
+
+int store_inbound_in_state(struct store *store, const char *state, int limit, GPtrArray **inbound_r)
+{
+	g_autofree char *columns = column_list(&inbound_table);
+	g_autofree char *sql = g_strdup_printf("SELECT %s FROM inbound WHERE state = ? ORDER BY id LIMIT ?", columns);
+	int ret = load_list(store, &inbound_table, sizeof(struct inbound),
+			    db_query(store->db, sql, "si", state, (int64_t)limit), NULL, 0, inbound_r);
+	if (ret < 0)
+		store_inbound_list_free(inbound_r);
+	return ret;
+}
+
+int store_inbound_set_state(struct store *store, const char *id, const char *from, const char *to)
+{
+	int changed = db_exec(store->db, "UPDATE inbound SET state = ? WHERE id = ? AND state = ?", "sss", to, id, from);
+	return changed < 0 ? db_failed(store) : changed;
 }
 
 void store_inbound_list_free(GPtrArray **inboundp)

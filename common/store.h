@@ -56,6 +56,8 @@ struct inbound {
 };
 
 struct job_event {
+	int64_t id;
+	char job_id[JOBID_SIZE];
 	int64_t at;
 	char *from_state, *to_state, *text, *node;
 };
@@ -102,6 +104,9 @@ int store_job_list(struct store *store, int state, int limit, GPtrArray **jobs_r
 void store_jobs_free(GPtrArray **jobsp);
 int store_job_events(struct store *store, const char *id, GPtrArray **events_r); /* struct job_event * */
 void store_events_free(GPtrArray **eventsp);
+/* Events of every job after event id `after` that moved a job into to_state (NULL: any), oldest
+   first, at most limit: how the mailer follows jobs without missing one. */
+int store_events_after(struct store *store, int64_t after, const char *to_state, int limit, GPtrArray **events_r);
 
 /* Hand one due job to this node: queued or deferred with next_try_at <= now, or sending with an
    expired lease; not expired; not a number already at max_per_destination active calls. The job
@@ -130,5 +135,9 @@ void store_attempts_free(GPtrArray **attemptsp);
 int store_inbound_insert(struct store *store, struct inbound *inbound);
 int store_inbound_list(struct store *store, int limit, GPtrArray **inbound_r); /* struct inbound * */
 void store_inbound_list_free(GPtrArray **inboundp);
+/* Received faxes in state (e.g. "received": not yet mailed), oldest first. */
+int store_inbound_in_state(struct store *store, const char *state, int limit, GPtrArray **inbound_r);
+/* Move a received fax from one state to another: 1 moved, 0 it was not in `from`, -1 error. */
+int store_inbound_set_state(struct store *store, const char *id, const char *from, const char *to);
 
 #endif

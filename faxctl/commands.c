@@ -308,11 +308,13 @@ const struct faxctl_command faxctl_commands[] = {
 	{"hold", "hold JOB...                         keep a job from being sent", cmd_hold},
 	{"release", "release JOB...                      let a held job go", cmd_release},
 	{"inbound", "inbound                             received faxes", cmd_inbound},
+	{"status", "status                              jobs, received faxes, outbox and mail routes", faxctl_cmd_status},
 	{"send", "send --to NUMBER [--wait] [--cover NAME] FILE...  queue a fax (TIFF, PDF, text, images, office)", faxctl_cmd_send},
 	{"watch", "watch [--once]                      live view of the calls in progress", faxctl_cmd_watch},
 	{"loop-call", "loop-call [--from N] [--did D] FILE.tiff  the loop line's far end calls in", faxctl_cmd_loop_call},
 	{"preview", "preview JOB [--page N] --out F.png|F.pdf  the pages a job sends", faxctl_cmd_preview},
 	{"profile", "profile add|show ADDRESS ...        users who may send (AUTH, permissions)", faxctl_cmd_profile},
+	{"test-mail", "test-mail ADDRESS [--route NAME] [--from ADDR]  send a test message through a mail route", faxctl_cmd_test_mail},
 	{"check-config", "check-config                        exit 0 when the configuration is valid", cmd_check_config},
 	{NULL, NULL, NULL},
 };

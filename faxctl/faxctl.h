@@ -30,6 +30,8 @@ int faxctl_cmd_loop_call(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_preview(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_profile(struct faxctl *ctl, int argc, char **argv);
 int faxctl_cmd_watch(struct faxctl *ctl, int argc, char **argv);
+int faxctl_cmd_test_mail(struct faxctl *ctl, int argc, char **argv);
+int faxctl_cmd_status(struct faxctl *ctl, int argc, char **argv);
 
 /* Open the store or print why not; NULL then (the caller exits 75). */
 struct store *faxctl_store(struct faxctl *ctl);

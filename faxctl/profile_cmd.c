@@ -32,11 +32,14 @@ static int profile_add(struct faxctl *ctl, int argc, char **argv)
 		{"name", required_argument, NULL, 'n'}, {"address", required_argument, NULL, 'a'},
 		{"did", required_argument, NULL, 'd'}, {"classes", required_argument, NULL, 'c'},
 		{"password-stdin", no_argument, NULL, 'p'}, {"no-send", no_argument, NULL, 'x'},
-		{"company", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+		{"company", required_argument, NULL, 'o'}, {"language", required_argument, NULL, 'l'},
+		{"notify", required_argument, NULL, 'N'}, {"rx-format", required_argument, NULL, 'r'},
+		{NULL, 0, NULL, 0},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: faxctl profile add ADDRESS [--name N] [--company C] [--address A]... [--did D]...\n"
-				"                           [--classes local,national,...] [--no-send] [--password-stdin]\n");
+				"                           [--classes local,national,...] [--no-send] [--password-stdin]\n"
+				"                           [--language en|de] [--notify POLICY] [--rx-format pdf|tiff|both|none]\n");
 		return EXIT_USAGE;
 	}
 	struct profile *p = profile_new(argv[1]);
@@ -50,6 +53,9 @@ static int profile_add(struct faxctl *ctl, int argc, char **argv)
 		case 'd': g_ptr_array_add(p->dids, g_strdup(optarg)); break;
 		case 'c': g_free(p->permission_class); p->permission_class = g_strdup(optarg); break;
 		case 'x': p->may_send = false; break;
+		case 'l': g_free(p->language); p->language = g_strdup(optarg); break;
+		case 'N': g_free(p->notify); p->notify = g_strdup(optarg); break;
+		case 'r': g_free(p->rx_format); p->rx_format = g_strdup(optarg); break;
 		case 'p': {
 			g_autofree char *password = read_password();
 			p->password_hash = password && *password ? profile_hash_password(password) : NULL;
@@ -106,6 +112,9 @@ static int profile_show(struct faxctl *ctl, int argc, char **argv)
 	output_str(out, "may_send", p->may_send ? "yes" : "no");
 	output_str(out, "classes", p->permission_class);
 	output_str(out, "password", p->password_hash ? "set" : "none");
+	output_str(out, "language", p->language);
+	output_str(out, "notify", p->notify);
+	output_str(out, "rx_format", p->rx_format);
 	output_str(out, "source", p->source);
 	output_record_end(out);
 	output_flush(out, false);

@@ -25,13 +25,19 @@ struct profile *profile_new(const char *primary_address)
 	return p;
 }
 
+static void profile_free_one(struct profile *p)
+{
+	profile_free(&p);
+}
+
 void profile_free(struct profile **profilep)
 {
 	struct profile *p = *profilep;
 	if (p == NULL)
 		return;
 	char **strings[] = {&p->id, &p->primary_address, &p->name, &p->company, &p->department, &p->phone,
-			    &p->fax, &p->permission_class, &p->password_hash, &p->source};
+			    &p->fax, &p->permission_class, &p->password_hash, &p->source, &p->language,
+			    &p->notify, &p->rx_format};
 	for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
 		g_free(*strings[i]);
 	g_ptr_array_free(p->addresses, TRUE);
@@ -42,7 +48,7 @@ void profile_free(struct profile **profilep)
 
 static const char profile_columns[] =
 	"p.id, p.primary_address, p.name, p.company, p.department, p.phone, p.fax, p.may_send,"
-	" p.permission_class, p.password_hash, p.source";
+	" p.permission_class, p.password_hash, p.source, p.language, p.notify, p.rx_format";
 
 static struct profile *profile_from_row(struct db_rows *rows)
 {
@@ -58,6 +64,9 @@ static struct profile *profile_from_row(struct db_rows *rows)
 	p->password_hash = g_strdup(db_col_text(rows, 9));
 	g_free(p->source);
 	p->source = g_strdup(db_col_text(rows, 10));
+	p->language = g_strdup(db_col_text(rows, 11));
+	p->notify = g_strdup(db_col_text(rows, 12));
+	p->rx_format = g_strdup(db_col_text(rows, 13));
 	return p;
 }
 
@@ -96,6 +105,31 @@ int profile_lookup(struct store *store, const char *address, struct profile **pr
 	return ret;
 }
 
+int profile_for_did(struct store *store, const char *did, GPtrArray **profiles_r, const char **error_r)
+{
+	struct db *db = store_db(store);
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	*profiles_r = g_ptr_array_new_with_free_func((GDestroyNotify)profile_free_one);
+	int ret = load_list(db, "SELECT DISTINCT a.address FROM profile_dids d JOIN profiles p ON p.id = d.profile_id"
+				" JOIN profile_addresses a ON a.address = p.primary_address WHERE d.did = ?"
+				" ORDER BY a.address",
+			    did, ids);
+	for (guint i = 0; ret >= 0 && i < ids->len; i++) {
+		struct profile *p = NULL;
+		ret = profile_lookup(store, ids->pdata[i], &p, error_r);
+		if (ret > 0)
+			g_ptr_array_add(*profiles_r, p);
+	}
+	g_ptr_array_free(ids, TRUE);
+	if (ret < 0) {
+		*error_r = db_error(db);
+		g_ptr_array_free(*profiles_r, TRUE);
+		*profiles_r = NULL;
+		return -1;
+	}
+	return (*profiles_r)->len > 0 ? 1 : 0;
+}
+
 static int save_lists(struct db *db, struct profile *p)
 {
 	if (db_exec(db, "DELETE FROM profile_addresses WHERE profile_id = ?", "s", p->id) < 0 ||
@@ -132,10 +166,11 @@ int profile_save(struct store *store, struct profile *p, const char **error_r)
 	if (ret == 0)
 		ret = db_exec(db,
 			      "INSERT INTO profiles (id, primary_address, name, company, department, phone, fax, may_send,"
-			      " permission_class, password_hash, source, created_at, updated_at)"
-			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			      "sssssssisssii", p->id, p->primary_address, p->name, p->company, p->department, p->phone,
-			      p->fax, (int64_t)p->may_send, p->permission_class, p->password_hash, p->source, now, now) < 0
+			      " permission_class, password_hash, source, language, notify, rx_format, created_at, updated_at)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      "sssssssissssssii", p->id, p->primary_address, p->name, p->company, p->department, p->phone,
+			      p->fax, (int64_t)p->may_send, p->permission_class, p->password_hash, p->source, p->language,
+			      p->notify, p->rx_format, now, now) < 0
 			      ? -1
 			      : 0;
 	if (ret == 0)

@@ -17,6 +17,9 @@ struct profile {
 	char *permission_class; /* comma list of dial classes allowed; NULL = the [dial] default */
 	char *password_hash;    /* crypt(3) string; NULL = no password (no SMTP AUTH) */
 	char *source;           /* local | directory */
+	char *language;         /* of notifications: en, de; NULL = [mail] language */
+	char *notify;           /* notification policy; NULL = [mail] notify */
+	char *rx_format;        /* received faxes: pdf | tiff | both | none; NULL = [mail] rx_format */
 	GPtrArray *addresses;   /* every address, primary first (lower-case) */
 	GPtrArray *dids;
 };
@@ -26,6 +29,8 @@ void profile_free(struct profile **profilep);
 
 /* By any of its addresses (case-insensitive). 1 found, 0 none, -1 error (*error_r). */
 int profile_lookup(struct store *store, const char *address, struct profile **profile_r, const char **error_r);
+/* The profiles whose DIDs include did (exact), array of struct profile *. 1 some, 0 none, -1 error. */
+int profile_for_did(struct store *store, const char *did, GPtrArray **profiles_r, const char **error_r);
 /* Insert or replace the profile and its addresses and DIDs, in one transaction. */
 int profile_save(struct store *store, struct profile *profile, const char **error_r);
 

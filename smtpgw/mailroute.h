@@ -30,6 +30,8 @@ struct mailroute {
 int mailroutes_load(const struct config *config, GPtrArray **routes_r, const char **error_r);
 /* The first route whose domains take address (domains compared case-insensitively), or NULL. */
 const struct mailroute *mailroute_for(const GPtrArray *routes, const char *address);
+/* "smtp relay.example:587 tls=starttls" or "maildir /var/mail/fax", for people (g_free). */
+char *mailroute_describe(const struct mailroute *route);
 /* Deliver through the route's transport. Maildir outcomes are mapped into result (temporary or
    permanent, code 0). dialogue as in relay_send (for maildir: one line naming the file written).
    0 when delivered, else -1. */

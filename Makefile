@@ -117,6 +117,8 @@ install: all
 	install -m 644 etc/faxgate.conf.example $(DESTDIR)$(PREFIX)/share/faxgate/
 	install -d $(DESTDIR)$(PREFIX)/share/faxgate/covers $(DESTDIR)/etc/faxgate/covers
 	install -m 644 coverpages/templates/*.svg $(DESTDIR)$(PREFIX)/share/faxgate/covers/
+	install -d $(DESTDIR)$(PREFIX)/share/faxgate/mail-templates $(DESTDIR)/etc/faxgate/mail-templates
+	install -m 644 smtpgw/templates/*.txt smtpgw/templates/*.html $(DESTDIR)$(PREFIX)/share/faxgate/mail-templates/
 
 clean:
 	rm -rf build build-asan build-fuzz bin

@@ -47,3 +47,11 @@ if [ -z "$only" ] || [ "$only" = render-jobs ]; then
 	echo "== bench_render_jobs"
 	./bench/bench_render_jobs.sh 40
 fi
+
+# The mailer against a real SMTP sink: received fax -> relay 250 latency, notifications per second
+# side by side with Postfix's smtp-source (bench/mail_bench.py, about 1 minute).
+if [ -z "$only" ] || [ "$only" = mail ]; then
+	make -s all build/tests/helpers/mkfaxtiff
+	echo "== mail_bench"
+	/usr/bin/python3 bench/mail_bench.py
+fi

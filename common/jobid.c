@@ -13,10 +13,9 @@
 static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 static const int64_t epoch_2025_ms = 1735689600000LL;
 
-void jobid_make(char prefix, int64_t ms_since_epoch, char id_r[JOBID_SIZE])
+static void encode(char prefix, uint64_t ticks, unsigned low, char id_r[JOBID_SIZE])
 {
-	uint64_t ticks = (uint64_t)((ms_since_epoch - epoch_2025_ms) / 100) & ((1ULL << 36) - 1);
-	uint64_t value = (ticks << 9) | (uint64_t)g_random_int_range(0, 512);
+	uint64_t value = ((ticks & ((1ULL << 36) - 1)) << 9) | (low & 511);
 	id_r[0] = prefix;
 	for (int i = JOBID_LEN - 1; i >= 1; i--) {
 		id_r[i] = alphabet[value & 31];
@@ -25,9 +24,36 @@ void jobid_make(char prefix, int64_t ms_since_epoch, char id_r[JOBID_SIZE])
 	id_r[JOBID_LEN] = '\0';
 }
 
+void jobid_make(char prefix, int64_t ms_since_epoch, char id_r[JOBID_SIZE])
+{
+	encode(prefix, (uint64_t)((ms_since_epoch - epoch_2025_ms) / 100), (unsigned)g_random_int_range(0, 512), id_r);
+}
+
+/* Within one process ids never repeat and always increase: the low 9 bits count up from a
+   random start (below 256) within a 100 ms tick, and a burst that uses them up borrows the next
+   tick.
+   Between processes the random start keeps collisions unlikely; the store's primary keys catch
+   the rest. */
 void jobid_new(char prefix, char id_r[JOBID_SIZE])
 {
-	jobid_make(prefix, g_get_real_time() / 1000, id_r);
+	static GMutex lock;
+	static uint64_t last_tick;
+	static unsigned next_low, left;
+	uint64_t tick = (uint64_t)((g_get_real_time() / 1000 - epoch_2025_ms) / 100);
+	g_mutex_lock(&lock);
+	if (tick > last_tick) {
+		last_tick = tick;
+		next_low = (unsigned)g_random_int_range(0, 256); /* room for a burst of 256 or more */
+		left = 512 - next_low;
+	} else if (left == 0) {
+		last_tick++;
+		next_low = 0;
+		left = 512;
+	}
+	encode(prefix, last_tick, next_low, id_r);
+	next_low++;
+	left--;
+	g_mutex_unlock(&lock);
 }
 
 static int digit_of(char c)

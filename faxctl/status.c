@@ -48,10 +48,8 @@ static void route_record(struct output *out, const struct mailroute *r, GHashTab
 	g_autofree char *value = until > now ? g_strdup_printf("rate limited until %s (%llds)", output_time(until, t),
 								 (long long)(until - now))
 					     : g_strdup("ready");
-	g_autofree char *name = r->transport == MAILROUTE_SMTP
-					? g_strdup_printf("%s (smtp %s:%d %s)", r->name, r->relay.host, r->relay.port,
-							  relay_tls_name(r->relay.tls))
-					: g_strdup_printf("%s (maildir %s)", r->name, r->maildir);
+	g_autofree char *how = mailroute_describe(r);
+	g_autofree char *name = g_strdup_printf("%s (%s)", r->name, how);
 	output_record_begin(out);
 	output_str(out, "what", "route");
 	output_str(out, "name", name);

@@ -38,8 +38,8 @@ static char *mail_date(void)
 	char zone[8];
 	localtime_r(&now, &tm);
 	strftime(zone, sizeof(zone), "%z", &tm);
-	return g_strdup_printf("%s, %d %s %d %02d:%02d:%02d %s", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-			       tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+	return g_strdup_printf("%s, %d %s %d %02d:%02d:%02d %s", days[tm.tm_wday], tm.tm_mday,
+			       months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
 }
 
 static char *compose(const char *from, const char *to, const char *hostname, const struct mailroute *route)
@@ -50,8 +50,8 @@ static char *compose(const char *from, const char *to, const char *hostname, con
 			       "Content-Type: text/plain; charset=us-ascii\n\n"
 			       "This is a test message from faxgate (faxctl test-mail).\n\n"
 			       "Route: %s (%s)\nSent from: %s\n",
-			       from, to, date, g_random_int(), g_random_int(), (long long)time(NULL), hostname,
-			       route->name, how, hostname);
+			       from, to, date, g_random_int(), g_random_int(), (long long)time(NULL),
+			       hostname, route->name, how, hostname);
 }
 
 static const struct mailroute *pick_route(const GPtrArray *routes, const char *name, const char *address)
@@ -68,7 +68,8 @@ static int send_test(struct faxctl *ctl, const struct mailroute *route, const ch
 {
 	const char *hostname = config_str(ctl->config, "mail", "hostname");
 	g_autofree char *sender = envelope_address(from);
-	g_autofree char *msg = compose(from, address, *hostname != '\0' ? hostname : g_get_host_name(), route);
+	g_autofree char *msg =
+	    compose(from, address, *hostname != '\0' ? hostname : g_get_host_name(), route);
 	GString *dialogue = g_string_new(NULL);
 	struct relay_result r;
 	int ret = mailroute_deliver(route, sender, address, msg, strlen(msg), &r, dialogue);
@@ -84,7 +85,8 @@ static int send_test(struct faxctl *ctl, const struct mailroute *route, const ch
 int faxctl_cmd_test_mail(struct faxctl *ctl, int argc, char **argv)
 {
 	static const struct option opts[] = {{"route", required_argument, NULL, 'r'},
-					     {"from", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
+					     {"from", required_argument, NULL, 'f'},
+					     {NULL, 0, NULL, 0}};
 	const char *route_name = NULL, *from = config_str(ctl->config, "mail", "from");
 	int opt;
 	while ((opt = getopt_long(argc, argv, "r:f:", opts, NULL)) != -1) {

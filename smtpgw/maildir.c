@@ -71,8 +71,8 @@ static char *unique_name(void)
 			g_string_append_c(host, *h);
 	}
 	char *name = g_strdup_printf("%lld.M%06lldP%ldQ%d.%s", (long long)(now / G_USEC_PER_SEC),
-				     (long long)(now % G_USEC_PER_SEC), (long)getpid(), g_atomic_int_add(&counter, 1) + 1,
-				     host->str);
+				     (long long)(now % G_USEC_PER_SEC), (long)getpid(),
+				     g_atomic_int_add(&counter, 1) + 1, host->str);
 	g_string_free(host, TRUE);
 	return name;
 }

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,11 +181,19 @@ static void collect(struct mailer *m)
 	uint64_t n;
 	if (read(m->wakefd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("mailer: wake: %m");
-	struct delivery *d;
-	while ((d = g_async_queue_try_pop(m->done)) != NULL) {
+	struct delivery *d = g_async_queue_try_pop(m->done);
+	if (d == NULL)
+		return;
+	/* every outcome that came back in one transaction: one sync, however many finished */
+	bool txn = store_begin(m->store) == 0;
+	for (; d != NULL; d = g_async_queue_try_pop(m->done)) {
 		d->rs->in_flight--;
 		apply_outcome(m, d);
 		delivery_free(d);
+	}
+	if (txn && store_commit(m->store) < 0) {
+		log_error("mailer: outcomes not recorded: %s", store_error(m->store));
+		store_rollback(m->store); /* the rows stay ours until the lease runs out: sent again then */
 	}
 }
 
@@ -202,7 +211,8 @@ static const char **ready_routes(struct mailer *m, int64_t now)
 	return (const char **)g_ptr_array_free(names, FALSE);
 }
 
-static void dispatch(struct mailer *m, struct outbox_msg *msg, int64_t now)
+/* Read the claimed row's message; NULL (and the row failed) when it cannot be read. */
+static struct delivery *prepare(struct mailer *m, struct outbox_msg *msg, int64_t now)
 {
 	struct delivery *d = g_new0(struct delivery, 1);
 	const char *error = NULL;
@@ -213,29 +223,53 @@ static void dispatch(struct mailer *m, struct outbox_msg *msg, int64_t now)
 		log_job(LOG_LEVEL_ERROR, msg->id, "mailer: %s", error);
 		finish(m, d, "failed", 0, error);
 		delivery_free(d);
-		return;
+		return NULL;
 	}
 	d->rs->in_flight++;
 	g_queue_push_tail(&d->rs->starts, (gpointer)(intptr_t)now);
-	g_thread_pool_push(d->rs->pool, d, NULL);
+	return d;
 }
 
+/* Claim every row the ready routes can take now, in one transaction; the deliveries start only
+   once the claims are durable, so a crash can never leave a delivery that no lease covers. */
 static int claim(struct mailer *m)
 {
-	for (;;) {
-		int64_t now = now_s();
+	GPtrArray *ready = g_ptr_array_new();
+	int64_t now = now_s();
+	int ret = store_begin(m->store);
+	while (ret == 0) {
 		g_autofree const char **routes = ready_routes(m, now);
-		if (routes[0] == NULL)
-			return 0;
 		struct outbox_msg *msg = NULL;
 		const char *error = NULL;
-		int ret = outbox_claim(m->store, m->node, now, m->lease, routes, &msg, &error);
-		if (ret < 0)
+		if (routes[0] == NULL)
+			break;
+		int got = outbox_claim(m->store, m->node, now, m->lease, routes, &msg, &error);
+		if (got < 0)
 			log_error("mailer: claim: %s", error);
-		if (ret <= 0)
-			return ret;
-		dispatch(m, msg, now);
+		if (got <= 0) {
+			ret = got;
+			break;
+		}
+		struct delivery *d = prepare(m, msg, now);
+		if (d != NULL)
+			g_ptr_array_add(ready, d);
 	}
+	if (ret == 0 && store_commit(m->store) == 0) {
+		for (guint i = 0; i < ready->len; i++) {
+			struct delivery *d = ready->pdata[i];
+			g_thread_pool_push(d->rs->pool, d, NULL);
+		}
+	} else {
+		store_rollback(m->store);
+		for (guint i = 0; i < ready->len; i++) {
+			struct delivery *d = ready->pdata[i];
+			d->rs->in_flight--;
+			delivery_free(d);
+		}
+		ret = -1;
+	}
+	g_ptr_array_free(ready, TRUE);
+	return ret;
 }
 
 /* ---- set-up ---- */

@@ -167,18 +167,20 @@ int mailer_compose_notices(struct mailer *m)
 		log_error("mailer: events: %s", store_error(m->store));
 		return -1;
 	}
-	int queued = 0;
-	for (guint i = 0; i < events->len; i++) {
-		const struct job_event *ev = events->pdata[i];
-		if (store_begin(m->store) < 0)
-			break;
-		int ret = notice_for_event(m, ev);
-		if (ret < 0 || save_cursor(m, ev->id) < 0 || store_commit(m->store) < 0) {
-			store_rollback(m->store);
+	/* one transaction for the batch: one sync for up to EVENT_BATCH notices */
+	int queued = events->len > 0 ? store_begin(m->store) : 0;
+	for (guint i = 0; i < events->len && queued >= 0; i++) {
+		int ret = notice_for_event(m, events->pdata[i]);
+		queued = ret < 0 ? -1 : queued + ret;
+	}
+	if (queued >= 0 && events->len > 0) {
+		const struct job_event *last = events->pdata[events->len - 1];
+		if (save_cursor(m, last->id) < 0 || store_commit(m->store) < 0)
 			queued = -1;
-			break;
-		}
-		queued += ret;
+	}
+	if (queued < 0 && events->len > 0) {
+		store_rollback(m->store);
+		mailer_load_cursor(m);
 	}
 	store_events_free(&events);
 	return queued;

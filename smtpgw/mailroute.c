@@ -29,7 +29,8 @@ static void route_free(gpointer p)
 
 static void load_relay(const struct config *config, const char *group, struct relay_settings *relay)
 {
-	const char *helo = config_str(config, group, "helo"), *hostname = config_str(config, "mail", "hostname");
+	const char *helo = config_str(config, group, "helo"),
+		   *hostname = config_str(config, "mail", "hostname");
 	relay->host = g_strdup(config_str(config, group, "host"));
 	relay->port = (int)config_int(config, group, "port");
 	if (relay_tls_parse(config_str(config, group, "tls"), &relay->tls) < 0)
@@ -46,11 +47,13 @@ static void load_relay(const struct config *config, const char *group, struct re
 static int check_route(const struct mailroute *r, const char **error_r)
 {
 	if (r->transport == MAILROUTE_SMTP && *r->relay.host == '\0')
-		return error_set(error_r, "[mailroute %s] host: empty, and transport = smtp needs a relay", r->name);
+		return error_set(error_r, "[mailroute %s] host: empty, and transport = smtp needs a relay",
+				 r->name);
 	if (*r->relay.password != '\0' && *r->relay.user == '\0')
 		return error_set(error_r, "[mailroute %s] password: set without a user", r->name);
 	if (r->transport == MAILROUTE_MAILDIR && *r->maildir == '\0')
-		return error_set(error_r, "[mailroute %s] maildir: empty, and transport = maildir needs one", r->name);
+		return error_set(error_r, "[mailroute %s] maildir: empty, and transport = maildir needs one",
+				 r->name);
 	return 0;
 }
 
@@ -59,7 +62,8 @@ static struct mailroute *load_route(const struct config *config, const char *nam
 	g_autofree char *group = g_strdup_printf("mailroute %s", name);
 	struct mailroute *r = g_new0(struct mailroute, 1);
 	r->name = g_strdup(name);
-	r->transport = strcmp(config_str(config, group, "transport"), "smtp") == 0 ? MAILROUTE_SMTP : MAILROUTE_MAILDIR;
+	r->transport =
+	    strcmp(config_str(config, group, "transport"), "smtp") == 0 ? MAILROUTE_SMTP : MAILROUTE_MAILDIR;
 	r->domains = g_strdupv((char **)config_list(config, group, "domains"));
 	r->maildir = g_strdup(config_str(config, group, "maildir"));
 	load_relay(config, group, &r->relay);
@@ -111,14 +115,29 @@ char *mailroute_describe(const struct mailroute *route)
 			       *st->user != '\0' ? " user=" : "", st->user);
 }
 
-static int deliver_maildir(const struct mailroute *route, const void *msg, size_t len, struct relay_result *result,
-			   GString *dialogue)
+/* Maildir files end lines with LF alone (the convention of every Maildir reader); the composed
+   message has CRLF, as SMTP wants. *len is updated. */
+static char *crlf_to_lf(const void *msg, size_t *len)
+{
+	const char *in = msg;
+	char *out = g_malloc(*len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < *len; i++)
+		if (!(in[i] == '\r' && i + 1 < *len && in[i + 1] == '\n'))
+			out[n++] = in[i];
+	*len = n;
+	return out;
+}
+
+static int deliver_maildir(const struct mailroute *route, const void *msg, size_t len,
+			   struct relay_result *result, GString *dialogue)
 {
 	char *name = NULL;
 	bool temporary = false;
 	const char *error = NULL;
 	memset(result, 0, sizeof(*result));
-	if (maildir_deliver(route->maildir, msg, len, &name, &temporary, &error) < 0) {
+	g_autofree char *lf = crlf_to_lf(msg, &len);
+	if (maildir_deliver(route->maildir, lf, len, &name, &temporary, &error) < 0) {
 		result->status = temporary ? RELAY_TEMPORARY : RELAY_PERMANENT;
 		g_strlcpy(result->text, error, sizeof(result->text));
 	} else {
@@ -131,8 +150,8 @@ static int deliver_maildir(const struct mailroute *route, const void *msg, size_
 	return result->status == RELAY_OK ? 0 : -1;
 }
 
-int mailroute_deliver(const struct mailroute *route, const char *sender, const char *recipient, const void *msg,
-		      size_t len, struct relay_result *result, GString *dialogue)
+int mailroute_deliver(const struct mailroute *route, const char *sender, const char *recipient,
+		      const void *msg, size_t len, struct relay_result *result, GString *dialogue)
 {
 	if (route->transport == MAILROUTE_MAILDIR)
 		return deliver_maildir(route, msg, len, result, dialogue);

@@ -51,7 +51,7 @@ int outbox_enqueue(struct store *store, struct outbox_msg *msg, const void *data
 	    db_exec(store_db(store),
 		    "INSERT INTO outbox (id, created_at, kind, job_id, inbound_id, route, sender, recipients,"
 		    " document_id, state, tries, next_try_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,'queued',0,?,?)",
-		    "sisssssiii", msg->id, msg->created_at, msg->kind, msg->job_id, msg->inbound_id, msg->route,
+		    "sissssssiii", msg->id, msg->created_at, msg->kind, msg->job_id, msg->inbound_id, msg->route,
 		    msg->sender ? msg->sender : "", msg->recipient, msg->document_id, msg->created_at,
 		    msg->expires_at) != 1) {
 		const char *why = error_format("%s", db_error(store_db(store)));

@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One message to one recipient through an SMTP relay. libESMTP 1.1 speaks the protocol (EHLO,
- * STARTTLS, AUTH, PIPELINING, SIZE, dot-stuffing) over the connection relay_conn.c makes. Each
- * call has its own libESMTP session, TLS context and bridge thread, so deliveries run in parallel
- * threads; the only process-wide state is libESMTP's list of SASL plugins (auth_client_init, once).
+ * AUTH, PIPELINING, SIZE, dot-stuffing) in plain text; relay_conn.c makes the connection and does
+ * all of the TLS, STARTTLS included (why: the top of relay_conn.c), and hands it over through a
+ * loopback bridge. Each call has its own libESMTP session, connection and bridge thread, so
+ * deliveries run in parallel threads; the only process-wide state is libESMTP's list of SASL
+ * plugins (auth_client_init, once).
  *
  * What decides the result, in this order: a refused MAIL FROM; a refused RCPT TO (libESMTP still
  * sends DATA then, and the relay's "no valid recipients" is not the reason); the reply to the end
- * of DATA. When the session never got that far: our own verdict (the relay's certificate, no
- * STARTTLS under tls = starttls), then the relay's last 4xx/5xx (a 421 greeting, a refused EHLO or
- * STARTTLS: libESMTP keeps those in a status it does not export, so the protocol monitor reads
- * them), then what ended the connection, then libESMTP's error. A refused AUTH makes any failure
+ * of DATA. When the session never got that far: the relay's last 4xx/5xx (a 421 greeting, a
+ * refused EHLO or STARTTLS: libESMTP keeps those in a status it does not export, so its protocol
+ * monitor is read), then relay_conn's verdict (the certificate, no STARTTLS under tls =
+ * starttls, the connection's end), then libESMTP's error. A refused AUTH makes any failure
  * temporary with the AUTH reply, whatever the relay said to the MAIL FROM that followed (libESMTP
  * goes on without AUTH): credentials are the admin's to fix, and the mail should wait for that
  * rather than bounce (as Postfix's smtp_sasl_auth_soft_bounce).
@@ -24,13 +26,12 @@
  * them (a relay is a known smarthost, and the admin's number is the one that should hold), above
  * libESMTP's floor of one second.
  *
- * STANDARDS: RFC 5321, RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 3463 (enhanced status codes),
- * RFC 2920 (PIPELINING), RFC 1870 (SIZE).
+ * STANDARDS: RFC 5321, RFC 4954 (AUTH), RFC 3463 (enhanced status codes), RFC 2920
+ * (PIPELINING), RFC 1870 (SIZE).
  */
 #include "smtpgw/relay.h"
 
 #include <auth-client.h>
-#include <openssl/ssl.h>
 #include <libesmtp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,17 +55,17 @@ struct reply {
 /* One delivery. */
 struct session {
 	const struct relay_settings *st;
-	GString *msg;              /* CRLF line ends */
-	size_t pos;                /* how much libESMTP has taken */
-	GString *dialogue;         /* the caller's, or NULL */
-	GString *partial[2];       /* an incomplete monitor line: [0] read, [1] written */
-	struct reply last;         /* the relay's last complete reply */
-	struct reply refusal;      /* its last 4xx or 5xx, code 0 when none */
+	GString *msg;		   /* CRLF line ends */
+	size_t pos;		   /* how much libESMTP has taken */
+	GString *dialogue;	   /* the caller's, or NULL */
+	GString *partial[2];	   /* an incomplete monitor line: [0] read, [1] written */
+	struct reply last;	   /* the relay's last complete reply */
+	struct reply refusal;	   /* its last 4xx or 5xx, code 0 when none */
 	struct reply auth_refused; /* code 0 unless the relay refused AUTH */
-	bool in_auth;              /* the last command was AUTH or an answer to a 334 */
-	size_t data_bytes;         /* message bytes libESMTP sent so far */
+	bool in_auth;		   /* the last command was AUTH or an answer to a 334 */
+	size_t data_bytes;	   /* message bytes libESMTP sent so far */
 	bool data_shown;
-	char verdict[256]; /* our own reason to end the session, or "" */
+	int replayed; /* replies libESMTP reads that were shown already (the greeting) */
 };
 
 static const char *const tls_names[] = {"none", "opportunistic", "starttls", "implicit"};
@@ -90,7 +91,8 @@ static void say(struct session *s, const char *who, const char *text)
 {
 	char clean[1024];
 	if (s->dialogue != NULL)
-		g_string_append_printf(s->dialogue, "%s: %s\n", who, log_printable(clean, sizeof(clean), text, strlen(text)));
+		g_string_append_printf(s->dialogue, "%s: %s\n", who,
+				       log_printable(clean, sizeof(clean), text, strlen(text)));
 }
 
 /* libESMTP does not monitor the message itself: one line says it went, before the reply to it. */
@@ -122,8 +124,13 @@ static void client_line(struct session *s, const char *line)
 
 static void server_line(struct session *s, const char *line)
 {
+	if (s->replayed > 0) {
+		s->replayed -= line[3] != '-';
+		return;
+	}
 	say(s, "S", line);
-	if (!g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1]) || !g_ascii_isdigit(line[2]) || line[3] == '-')
+	if (!g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1]) || !g_ascii_isdigit(line[2]) ||
+	    line[3] == '-')
 		return;
 	s->last.code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	g_strlcpy(s->last.text, line[3] != '\0' ? line + 4 : "", sizeof(s->last.text));
@@ -159,45 +166,7 @@ static void monitor_cb(const char *buf, int len, int writing, void *arg)
 
 /* ---- libESMTP's callbacks ---- */
 
-static void set_verdict(struct session *s, const char *text)
-{
-	if (s->verdict[0] == '\0')
-		g_strlcpy(s->verdict, text, sizeof(s->verdict));
-}
-
-/* Certificates are judged by OpenSSL's verify result, which covers the chain and the relay's real
-   name (relay_conn.c); libESMTP's own name comparison (SMTP_EV_WRONG_PEER_CERTIFICATE) is against
-   the loopback bridge, so it is overridden. verify = no accepts whatever the relay shows. */
-static void tls_event(struct session *s, int event, va_list ap)
-{
-	bool verify = s->st->verify;
-	int *ok;
-	if (event == SMTP_EV_INVALID_PEER_CERTIFICATE) {
-		long result = va_arg(ap, long);
-		ok = va_arg(ap, int *);
-		*ok = !verify;
-		if (verify)
-			set_verdict(s, relay_conn_cert_problem(s->st, result));
-	} else if (event == SMTP_EV_NO_PEER_CERTIFICATE || event == SMTP_EV_WEAK_CIPHER) {
-		if (event == SMTP_EV_WEAK_CIPHER)
-			(void)va_arg(ap, int);
-		ok = va_arg(ap, int *);
-		*ok = !verify;
-		if (verify)
-			set_verdict(s, event == SMTP_EV_WEAK_CIPHER ? "TLS: the relay's cipher is too weak (verify = yes)"
-								    : "TLS: the relay sent no certificate (verify = yes)");
-	} else if (event == SMTP_EV_WRONG_PEER_CERTIFICATE) {
-		ok = va_arg(ap, int *);
-		*ok = 1;
-	} else if (event == SMTP_EV_NO_CLIENT_CERTIFICATE) {
-		ok = va_arg(ap, int *);
-		*ok = 0;
-		set_verdict(s, "TLS: libESMTP found a client certificate it cannot use");
-	} else if (event == SMTP_EV_UNUSABLE_CLIENT_CERTIFICATE || event == SMTP_EV_UNUSABLE_CA_LIST) {
-		set_verdict(s, "TLS: libESMTP found a client certificate or CA list it cannot use");
-	}
-}
-
+/* The message went out (the monitor does not see it). */
 static void event_cb(smtp_session_t session, int event, void *arg, ...)
 {
 	struct session *s = arg;
@@ -206,12 +175,20 @@ static void event_cb(smtp_session_t session, int event, void *arg, ...)
 	if (event == SMTP_EV_MESSAGEDATA) {
 		(void)va_arg(ap, smtp_message_t);
 		s->data_bytes += (size_t)va_arg(ap, int);
-	} else if (event == SMTP_EV_EXTNA_STARTTLS) {
-		set_verdict(s, "the relay does not offer STARTTLS (tls = starttls)");
-	} else if (event >= SMTP_EV_WEAK_CIPHER && event <= SMTP_EV_UNUSABLE_CA_LIST) {
-		tls_event(s, event, ap);
 	}
 	va_end(ap);
+}
+
+/* The exchange relay_conn does before libESMTP (STARTTLS), in the same dialogue. */
+static void observe(void *arg, char who, const char *line)
+{
+	struct session *s = arg;
+	if (who == 'C')
+		client_line(s, line);
+	else if (who == 'S')
+		server_line(s, line);
+	else
+		say(s, "TLS", line);
 }
 
 /* The message from memory; a NULL len asks to start again. */
@@ -233,7 +210,9 @@ static int interact_cb(auth_client_request_t request, char **result, int fields,
 {
 	struct session *s = arg;
 	for (int i = 0; i < fields; i++) {
-		const char *v = (request[i].flags & AUTH_USER) ? s->st->user : (request[i].flags & AUTH_PASS) ? s->st->password : "";
+		const char *v = (request[i].flags & AUTH_USER)	 ? s->st->user
+				: (request[i].flags & AUTH_PASS) ? s->st->password
+								 : "";
 		result[i] = (char *)(v != NULL ? v : "");
 	}
 	return 1;
@@ -285,14 +264,16 @@ static void set_result(struct relay_result *r, int code, const char *enhanced, c
 	while (*t == ' ')
 		t++;
 	log_printable(r->text, sizeof(r->text), t, strlen(t));
-	r->rate_limited = (code == 421 || code == 450 || code == 451) && g_str_has_prefix(r->enhanced, "4.7.");
+	r->rate_limited =
+	    (code == 421 || code == 450 || code == 451) && g_str_has_prefix(r->enhanced, "4.7.");
 }
 
 static void result_from_status(struct relay_result *r, const smtp_status_t *st)
 {
 	char enhanced[16] = "";
 	if (st->enh_class > 0)
-		snprintf(enhanced, sizeof(enhanced), "%d.%d.%d", st->enh_class, st->enh_subject, st->enh_detail);
+		snprintf(enhanced, sizeof(enhanced), "%d.%d.%d", st->enh_class, st->enh_subject,
+			 st->enh_detail);
 	set_result(r, st->code, enhanced, st->text);
 }
 
@@ -321,16 +302,17 @@ static void decide(struct session *s, smtp_message_t message, smtp_recipient_t r
 		result_from_status(r, to);
 	else if (data != NULL && data->code != 0)
 		result_from_status(r, data);
-	else if (s->verdict[0] != '\0')
-		result_local(r, s->verdict);
 	else if (s->refusal.code != 0)
 		set_result(r, s->refusal.code, "", s->refusal.text);
 	else if (conn_error != NULL)
 		result_local(r, conn_error);
-	else if (smtp_err == SMTP_ERR_DROPPED_CONNECTION) /* libESMTP gave up waiting; the relay is still there */
-		result_local(r, error_format("no reply from the relay within %d s", MAX(s->st->timeout_s, 1)));
+	else if (smtp_err ==
+		 SMTP_ERR_DROPPED_CONNECTION) /* libESMTP gave up waiting; the relay is still there */
+		result_local(r,
+			     error_format("no reply from the relay within %d s", MAX(s->st->timeout_s, 1)));
 	else
-		result_local(r, smtp_err != 0 ? smtp_strerror(smtp_err, text, sizeof(text)) : "the relay ended the session");
+		result_local(r, smtp_err != 0 ? smtp_strerror(smtp_err, text, sizeof(text))
+					      : "the relay ended the session");
 	if (r->status != RELAY_OK && s->auth_refused.code != 0) {
 		set_result(r, s->auth_refused.code, "", s->auth_refused.text);
 		r->status = RELAY_TEMPORARY;
@@ -353,38 +335,35 @@ static auth_context_t auth_create(struct session *s)
 	return auth;
 }
 
-static smtp_session_t session_create(struct session *s, SSL_CTX *ctx, const char *server, auth_context_t *auth_r)
+static smtp_session_t session_create(struct session *s, const char *server, auth_context_t *auth_r)
 {
-	static const int phases[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER, Timeout_DATA2};
+	static const int phases[] = {Timeout_GREETING, Timeout_ENVELOPE, Timeout_DATA, Timeout_TRANSFER,
+				     Timeout_DATA2};
 	const struct relay_settings *st = s->st;
 	smtp_session_t session = smtp_create_session();
-	if (session != NULL && (!smtp_set_server(session, server) ||
-				(st->helo != NULL && *st->helo != '\0' && !smtp_set_hostname(session, st->helo)))) {
+	if (session == NULL)
+		return NULL;
+	if (!smtp_set_server(session, server) ||
+	    (st->helo != NULL && *st->helo != '\0' && !smtp_set_hostname(session, st->helo))) {
 		smtp_destroy_session(session);
 		return NULL;
 	}
-	if (session == NULL)
-		return NULL;
 	for (size_t i = 0; i < G_N_ELEMENTS(phases); i++)
-		smtp_set_timeout(session, phases[i] | Timeout_OVERRIDE_RFC2822_MINIMUM, (long)MAX(st->timeout_s, 1) * 1000);
+		smtp_set_timeout(session, phases[i] | Timeout_OVERRIDE_RFC2822_MINIMUM,
+				 (long)MAX(st->timeout_s, 1) * 1000);
 	smtp_set_monitorcb(session, monitor_cb, s, 0);
 	smtp_set_eventcb(session, event_cb, s);
-	enum starttls_option how = st->tls == RELAY_TLS_STARTTLS       ? Starttls_REQUIRED
-				   : st->tls == RELAY_TLS_OPPORTUNISTIC ? Starttls_ENABLED
-									: Starttls_DISABLED;
-	smtp_starttls_enable(session, how);
-	if (how != Starttls_DISABLED)
-		smtp_starttls_set_ctx(session, ctx);
+	smtp_starttls_enable(session, Starttls_DISABLED); /* done before, by relay_conn */
 	if (st->user != NULL && *st->user != '\0' && (*auth_r = auth_create(s)) != NULL)
 		smtp_auth_set_context(session, *auth_r);
 	return session;
 }
 
-static void run(struct session *s, SSL_CTX *ctx, struct relay_conn *conn, const char *sender, const char *recipient,
+static void run(struct session *s, struct relay_conn *conn, const char *sender, const char *recipient,
 		struct relay_result *r)
 {
 	auth_context_t auth = NULL;
-	smtp_session_t session = session_create(s, ctx, relay_conn_local(conn), &auth);
+	smtp_session_t session = session_create(s, relay_conn_local(conn), &auth);
 	smtp_message_t message = session != NULL ? smtp_add_message(session) : NULL;
 	smtp_recipient_t rcpt = NULL;
 	char text[256];
@@ -442,8 +421,8 @@ static void flush_partial(struct session *s)
 	g_string_free(s->partial[1], TRUE);
 }
 
-int relay_send(const struct relay_settings *settings, const char *sender, const char *recipient, const void *msg,
-	       size_t len, struct relay_result *result, GString *dialogue)
+int relay_send(const struct relay_settings *settings, const char *sender, const char *recipient,
+	       const void *msg, size_t len, struct relay_result *result, GString *dialogue)
 {
 	static gsize sasl_ready;
 	if (g_once_init_enter(&sasl_ready)) {
@@ -458,14 +437,16 @@ int relay_send(const struct relay_settings *settings, const char *sender, const 
 	sigset_t old;
 	bool was_pending = sigpipe_block(&old);
 	const char *error = NULL;
-	SSL_CTX *ctx = settings->tls != RELAY_TLS_NONE ? relay_conn_tls_ctx(settings, &error) : NULL;
-	struct relay_conn *conn = error == NULL ? relay_conn_open(settings, ctx, &error) : NULL;
-	if (conn == NULL)
+	struct relay_conn *conn = relay_conn_open(settings, observe, &s, &error);
+	if (conn != NULL) {
+		s.replayed = relay_conn_replays_greeting(conn);
+		run(&s, conn, sender, recipient, result);
+	} else if (s.refusal.code != 0) {
+		set_result(result, s.refusal.code, "", s.refusal.text);
+	} else {
 		result_local(result, error);
-	else
-		run(&s, ctx, conn, sender, recipient, result);
+	}
 	relay_conn_close(&conn);
-	SSL_CTX_free(ctx);
 	sigpipe_restore(&old, was_pending);
 	flush_partial(&s);
 	g_string_free(s.msg, TRUE);

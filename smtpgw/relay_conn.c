@@ -1,36 +1,39 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The connection to a relay, made by us rather than by libESMTP.
+ * The connection to a relay, made by us rather than by libESMTP, and all of its TLS.
  *
  * libESMTP 1.1 connects by itself with a blocking connect() that has no timeout (a relay behind a
- * firewall that drops packets would hold a delivery for minutes), and it speaks TLS only through
- * STARTTLS: it has no implicit TLS (SMTPS, RFC 8314, port 465). So relay_conn makes the
- * connection (resolve; a non-blocking connect bounded by the route's timeout, per address; for
- * tls = implicit the TLS handshake and the certificate check) and hands it to libESMTP through
- * the loopback:
+ * firewall that drops packets would hold a delivery for minutes); it has no implicit TLS (SMTPS,
+ * RFC 8314, port 465); and its STARTTLS hangs now and then under TLS 1.3: the session tickets a
+ * server sends after the handshake make the socket readable with no data behind them, libESMTP
+ * then reads for a reply before it has flushed its next command, and both ends wait until the
+ * timeout (seen against Python's SMTP server about one time in five under load, with and
+ * without this bridge). So relay_conn makes the connection (resolve; a non-blocking connect
+ * bounded by the route's timeout, per address), does TLS itself (for tls = implicit at once; for
+ * STARTTLS after reading the greeting, EHLO and STARTTLS here, RFC 3207), checks the
+ * certificate, and hands the result to libESMTP as plain SMTP through the loopback:
  *
- *     libESMTP --plain--> 127.0.0.1:ephemeral --bridge thread--> relay (TCP, or TLS when implicit)
+ *     libESMTP --plain--> 127.0.0.1:ephemeral --bridge thread--> relay (TCP, or TLS)
  *
- * The listening socket takes one connection. The bridge thread accepts it and pumps bytes both
- * ways in a poll loop until libESMTP closes, relay.c says the session is over, or nothing moves
- * for longer than the timeout (libESMTP's own timeouts, the same number, normally end it first).
- * When the relay hangs up, the bridge half-closes toward libESMTP so that it still reads what the
- * relay said last (a 421). With STARTTLS the TLS session runs end to end between libESMTP and the
- * relay through the bridge, which then only sees ciphertext. Every connection takes this path, so
- * the connect timeout and its error texts are the same for all tls modes.
+ * After a STARTTLS done here libESMTP is given the relay's greeting again, and it starts with its
+ * own EHLO as RFC 3207 asks after TLS. The listening socket takes one connection; the bridge
+ * thread accepts it and pumps bytes both ways in a poll loop until libESMTP closes, relay.c says
+ * the session is over, or nothing moves for longer than the timeout (libESMTP's own timeouts,
+ * the same number, normally end it first). When the relay hangs up, the bridge half-closes
+ * toward libESMTP so that it still reads what the relay said last. Every connection takes this
+ * path, so the connect timeout and the error texts are the same for all tls modes.
  *
- * Names: libESMTP checks a STARTTLS certificate against the server it was given, which is now
- * 127.0.0.1, and it ignores IP address SANs. So the name is checked by OpenSSL, against the relay's
- * real name or address, set in the SSL_CTX (X509_VERIFY_PARAM) that both TLS paths use; relay.c
- * reads that verify result in libESMTP's certificate events and overrides libESMTP's own name
- * comparison.
+ * Certificates are verified by OpenSSL against the relay's name or address as configured
+ * (X509_VERIFY_PARAM: RFC 6125 names, IP address SANs); the handshake itself does not fail on
+ * them, so the reason can be reported, and verify = no accepts a self-signed certificate.
  *
  * XXX: another local process could connect to the loopback port before libESMTP does. It would
  * get a connection to the relay like one it could open itself, and no credentials (libESMTP's
  * connection would then never be accepted and the delivery would time out). 127.0.0.1, an
  * ephemeral port and a single accept keep that window small.
  *
- * STANDARDS: RFC 8314 (implicit TLS), RFC 6125 (server identity, by OpenSSL), RFC 6066 (SNI).
+ * STANDARDS: RFC 3207 (STARTTLS, including §5: nothing the relay sent before TLS is kept), RFC
+ * 8314 (implicit TLS), RFC 6125 (server identity, by OpenSSL), RFC 6066 (SNI).
  */
 #include "smtpgw/relay_conn.h"
 
@@ -41,7 +44,10 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,17 +61,24 @@
 #define BRIDGE_GRACE_MS 2000
 #define BRIDGE_BUFFER 16384
 
+/* Longest reply line read before TLS. */
+#define REPLY_LINE_MAX 2048
+
 struct relay_conn {
-	const char *host;
+	const struct relay_settings *st;
+	void (*observe)(void *arg, char who, const char *line);
+	void *arg;
 	int timeout_ms;
 	int relay_fd;
-	SSL *ssl;          /* implicit TLS on relay_fd, or NULL */
-	bool tls_open;     /* a close_notify is owed to the relay */
+	SSL *ssl;	 /* TLS on relay_fd, or NULL */
+	bool tls_open;	 /* a close_notify is owed to the relay */
+	GString *in;	 /* read from the relay before TLS, not yet a whole line */
+	GString *replay; /* the greeting again, for libESMTP after a STARTTLS done here */
 	int listen_fd;
-	int stop_fd[2];    /* relay_conn_finish writes to [1] */
+	int stop_fd[2]; /* relay_conn_finish writes to [1] */
 	char local[32];
 	GThread *thread;
-	char error[256];   /* written by the thread, read after the join */
+	char error[256]; /* written by the thread, read after the join */
 };
 
 static gint64 deadline_after(int ms)
@@ -96,12 +109,21 @@ static const char *openssl_error(void)
 
 /* ---- connect ---- */
 
+/* The bridge relays each SMTP line as it comes: Nagle's algorithm would hold a short line until the
+   peer's delayed ACK (40 ms on Linux), twice per command, once on each side of the bridge. */
+static void no_delay(int fd)
+{
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* One address within the timeout: the socket, or -1 with errno. */
 static int connect_address(const struct addrinfo *ai, int timeout_ms)
 {
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
+	no_delay(fd);
 	int err = connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
 	if (err == EINPROGRESS) {
 		socklen_t len = sizeof(err);
@@ -153,20 +175,28 @@ static int connect_relay(const struct relay_settings *st, int timeout_ms, const 
 	return error_set(error_r, "connect to %s (%s): %s", st->host, where, g_strerror(err));
 }
 
-/* ---- TLS ---- */
-
-/* XXX: libESMTP makes the SSL of a STARTTLS itself and sends no SNI; the start of the handshake
-   is the one hook before its ClientHello is written, and OpenSSL passes it a const SSL. */
-static void sni_callback(const SSL *ssl, int where, int ret)
+/* All of buf to a non-blocking socket within the timeout (never SIGPIPE): 0, or -1 with errno. */
+static int send_all(int fd, const char *buf, size_t len, int timeout_ms)
 {
-	const char *host = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-	if ((where & SSL_CB_HANDSHAKE_START) && host != NULL &&
-	    SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) == NULL)
-		SSL_set_tlsext_host_name((SSL *)ssl, host);
+	gint64 deadline = deadline_after(timeout_ms);
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			return -1;
+		} else if (wait_fd(fd, POLLOUT, deadline) <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	return 0;
 }
 
-/* The relay's name goes into the context: it must not outlive settings (relay_send frees both). */
-SSL_CTX *relay_conn_tls_ctx(const struct relay_settings *st, const char **error_r)
+/* ---- TLS ---- */
+
+static SSL_CTX *tls_ctx(const struct relay_settings *st, const char **error_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL) {
@@ -179,7 +209,8 @@ SSL_CTX *relay_conn_tls_ctx(const struct relay_settings *st, const char **error_
 	/* decided after the handshake, with the reason at hand, and only when verify = yes */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	bool own = st->ca_file != NULL && *st->ca_file != '\0';
-	if ((own ? SSL_CTX_load_verify_locations(ctx, st->ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+	if ((own ? SSL_CTX_load_verify_locations(ctx, st->ca_file, NULL)
+		 : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
 		error_set(error_r, "TLS: cannot load CA certificates %s: %s", own ? st->ca_file : "(system)",
 			  openssl_error());
 		SSL_CTX_free(ctx);
@@ -191,46 +222,168 @@ SSL_CTX *relay_conn_tls_ctx(const struct relay_settings *st, const char **error_
 	} else {
 		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		X509_VERIFY_PARAM_set1_host(param, st->host, 0);
-		SSL_CTX_set_app_data(ctx, (void *)st->host);
-		SSL_CTX_set_info_callback(ctx, sni_callback);
 	}
 	return ctx;
 }
 
-const char *relay_conn_cert_problem(const struct relay_settings *st, long verify_result)
+/* Why the relay's certificate is not acceptable, or NULL. */
+static const char *cert_problem(struct relay_conn *c)
 {
-	if (verify_result == X509_V_OK)
-		return NULL;
+	const struct relay_settings *st = c->st;
+	long result = SSL_get_verify_result(c->ssl);
 	bool own = st->ca_file != NULL && *st->ca_file != '\0';
+	if (SSL_get0_peer_certificate(c->ssl) == NULL)
+		return error_format("TLS: %s sent no certificate (verify = yes)", st->host);
+	if (result == X509_V_OK)
+		return NULL;
 	return error_format("TLS: certificate of %s not accepted: %s (verify = yes, ca_file = %s)", st->host,
-			    X509_verify_cert_error_string(verify_result), own ? st->ca_file : "the system's");
+			    X509_verify_cert_error_string(result), own ? st->ca_file : "the system's");
 }
 
-/* The handshake on c->relay_fd (non-blocking) within the timeout, then the certificate. */
-static int tls_connect(struct relay_conn *c, SSL_CTX *ctx, const struct relay_settings *st, const char **error_r)
+static int handshake(struct relay_conn *c, const char **error_r)
 {
-	c->ssl = SSL_new(ctx);
-	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->relay_fd) != 1)
-		return error_set(error_r, "TLS: %s", openssl_error());
+	const char *host = c->st->host;
 	gint64 deadline = deadline_after(c->timeout_ms);
 	int r;
 	ERR_clear_error();
 	while ((r = SSL_connect(c->ssl)) != 1) {
 		int e = SSL_get_error(c->ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-			return error_set(error_r, "TLS handshake with %s failed: %s", st->host,
-					 e == SSL_ERROR_SYSCALL && errno != 0 ? g_strerror(errno) : openssl_error());
+			return error_set(error_r, "TLS handshake with %s failed: %s", host,
+					 e == SSL_ERROR_SYSCALL && errno != 0 ? g_strerror(errno)
+									      : openssl_error());
 		if (wait_fd(c->relay_fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) <= 0)
-			return error_set(error_r, "TLS handshake with %s: no answer within %d s", st->host,
+			return error_set(error_r, "TLS handshake with %s: no answer within %d s", host,
 					 c->timeout_ms / 1000);
 	}
+	return 0;
+}
+
+/* TLS on c->relay_fd, SNI and all; then the certificate, when verify = yes. */
+static int tls_start(struct relay_conn *c, const char **error_r)
+{
+	SSL_CTX *ctx = tls_ctx(c->st, error_r);
+	if (ctx == NULL)
+		return -1;
+	c->ssl = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the SSL holds it */
+	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->relay_fd) != 1)
+		return error_set(error_r, "TLS: %s", openssl_error());
+	if (!g_hostname_is_ip_address(c->st->host))
+		SSL_set_tlsext_host_name(c->ssl, c->st->host);
+	if (handshake(c, error_r) < 0)
+		return -1;
 	c->tls_open = true;
-	if (!st->verify)
-		return 0;
-	const char *problem = relay_conn_cert_problem(st, SSL_get_verify_result(c->ssl));
-	if (problem == NULL && SSL_get0_peer_certificate(c->ssl) == NULL)
-		problem = error_format("TLS: %s sent no certificate (verify = yes)", st->host);
+	const char *problem = c->st->verify ? cert_problem(c) : NULL;
+	g_autofree char *agreed = g_strdup_printf(
+	    "%s %s, certificate %s", SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl),
+	    c->st->verify ? problem ? "not accepted" : "verified" : "not checked (verify = no)");
+	c->observe(c->arg, 'T', agreed);
 	return problem != NULL ? error_set(error_r, "%s", problem) : 0;
+}
+
+/* ---- STARTTLS, before libESMTP ---- */
+
+/* One reply line from the relay, observed: its code (> 0) and whether it is the last line of its
+   reply; -1 with *error_r. */
+static int read_line(struct relay_conn *c, gint64 deadline, char *line, size_t size, bool *last_r,
+		     const char **error_r)
+{
+	char *nl, buf[1024];
+	while ((nl = memchr(c->in->str, '\n', c->in->len)) == NULL) {
+		if (c->in->len > REPLY_LINE_MAX)
+			return error_set(error_r, "the relay sent a line longer than %d bytes",
+					 REPLY_LINE_MAX);
+		ssize_t n = recv(c->relay_fd, buf, sizeof(buf), 0);
+		if (n > 0)
+			g_string_append_len(c->in, buf, n);
+		else if (n == 0)
+			return error_set(error_r, "the relay closed the connection");
+		else if (errno != EAGAIN && errno != EINTR)
+			return error_set(error_r, "reading from the relay: %s", g_strerror(errno));
+		else if (wait_fd(c->relay_fd, POLLIN, deadline) <= 0)
+			return error_set(error_r, "no reply from the relay within %d s",
+					 c->timeout_ms / 1000);
+	}
+	size_t len = (size_t)(nl - c->in->str);
+	g_strlcpy(line, c->in->str, MIN(size, len + 1 - (len > 0 && nl[-1] == '\r')));
+	g_string_erase(c->in, 0, (gssize)len + 1);
+	c->observe(c->arg, 'S', line);
+	if (!g_ascii_isdigit(line[0]) || !g_ascii_isdigit(line[1]) || !g_ascii_isdigit(line[2]) ||
+	    (line[3] != ' ' && line[3] != '-' && line[3] != '\0'))
+		return error_set(error_r, "the relay does not speak SMTP");
+	*last_r = line[3] != '-';
+	return atoi(line);
+}
+
+/* A whole reply: its code, and whether it names the keyword (an EHLO reply); kept adds its lines. */
+static int read_reply(struct relay_conn *c, const char *keyword, bool *named_r, GString *kept,
+		      const char **error_r)
+{
+	gint64 deadline = deadline_after(c->timeout_ms);
+	char line[REPLY_LINE_MAX + 1];
+	bool last = false;
+	int code = 0;
+	while (!last) {
+		if ((code = read_line(c, deadline, line, sizeof(line), &last, error_r)) < 0)
+			return -1;
+		if (kept != NULL)
+			g_string_append_printf(kept, "%s\r\n", line);
+		if (keyword != NULL && line[3] != '\0' &&
+		    g_ascii_strncasecmp(line + 4, keyword, strlen(keyword)) == 0 &&
+		    (line[4 + strlen(keyword)] == '\0' || line[4 + strlen(keyword)] == ' '))
+			*named_r = true;
+	}
+	return code;
+}
+
+static int send_command(struct relay_conn *c, const char *command, const char **error_r)
+{
+	g_autofree char *line = g_strdup_printf("%s\r\n", command);
+	c->observe(c->arg, 'C', command);
+	if (send_all(c->relay_fd, line, strlen(line), c->timeout_ms) < 0)
+		return error_set(error_r, "writing to the relay: %s", g_strerror(errno));
+	return 0;
+}
+
+/* The session goes on without TLS (opportunistic): libESMTP gets the greeting and its own EHLO. */
+static int go_plain(struct relay_conn *c)
+{
+	g_string_append_len(c->replay, c->in->str, (gssize)c->in->len);
+	g_string_truncate(c->in, 0);
+	return 0;
+}
+
+/* Greeting, EHLO, STARTTLS and TLS (RFC 3207). tls = starttls ends on whatever stands in the way;
+   tls = opportunistic goes on without TLS when the relay offers none or refuses it. */
+static int starttls(struct relay_conn *c, const char **error_r)
+{
+	bool required = c->st->tls == RELAY_TLS_STARTTLS, offered = false;
+	g_autofree char *ehlo =
+	    g_strdup_printf("EHLO %s", c->st->helo != NULL && *c->st->helo ? c->st->helo : g_get_host_name());
+	int code = read_reply(c, NULL, NULL, c->replay, error_r);
+	if (code < 0)
+		return -1;
+	if (code / 100 != 2)
+		return error_set(error_r, "the relay refused the session");
+	if (send_command(c, ehlo, error_r) < 0 ||
+	    (code = read_reply(c, "STARTTLS", &offered, NULL, error_r)) < 0)
+		return -1;
+	if (code / 100 != 2 || !offered)
+		return !required
+			   ? go_plain(c)
+			   : error_set(error_r, code / 100 != 2
+						    ? "the relay refused EHLO (tls = starttls)"
+						    : "the relay does not offer STARTTLS (tls = starttls)");
+	if (send_command(c, "STARTTLS", error_r) < 0 || (code = read_reply(c, NULL, NULL, NULL, error_r)) < 0)
+		return -1;
+	if (code != 220)
+		return !required ? go_plain(c)
+				 : error_set(error_r, "the relay refused STARTTLS (tls = starttls)");
+	/* RFC 3207 §5: what came with the 220 was sent before TLS and cannot be trusted after it */
+	if (c->in->len > 0)
+		return error_set(error_r, "the relay sent more than its reply to STARTTLS: not starting TLS");
+	return tls_start(c, error_r);
 }
 
 /* ---- the bridge ---- */
@@ -256,33 +409,18 @@ static void bridge_error(struct relay_conn *c, const char *text)
 /* libESMTP's connection, or -1 when the session ended (or never came) first. */
 static int accept_client(struct relay_conn *c)
 {
-	struct pollfd p[2] = {{.fd = c->listen_fd, .events = POLLIN}, {.fd = c->stop_fd[0], .events = POLLIN}};
+	struct pollfd p[2] = {{.fd = c->listen_fd, .events = POLLIN},
+			      {.fd = c->stop_fd[0], .events = POLLIN}};
 	int n;
 	while ((n = poll(p, 2, c->timeout_ms + BRIDGE_GRACE_MS)) < 0 && errno == EINTR)
 		;
-	int fd = n > 0 && p[1].revents == 0 ? accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
+	int fd =
+	    n > 0 && p[1].revents == 0 ? accept4(c->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) : -1;
 	close(c->listen_fd);
 	c->listen_fd = -1;
+	if (fd >= 0)
+		no_delay(fd);
 	return fd;
-}
-
-/* All of buf to a non-blocking socket within the timeout (never SIGPIPE): 0, or -1 with errno. */
-static int send_all(int fd, const char *buf, size_t len, int timeout_ms)
-{
-	gint64 deadline = deadline_after(timeout_ms);
-	while (len > 0) {
-		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return -1;
-		} else if (wait_fd(fd, POLLOUT, deadline) <= 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* From the relay: bytes (> 0), 0 when it closed, -1 on an error (c->error set), -2 nothing now. */
@@ -388,7 +526,8 @@ static gpointer bridge_run(gpointer data)
 		return NULL;
 	}
 	char *buf = g_malloc(BRIDGE_BUFFER);
-	bool relay_open = true, going = true;
+	bool relay_open = true;
+	bool going = send_all(client, c->replay->str, c->replay->len, c->timeout_ms) == 0;
 	while (going) {
 		bool pending = relay_open && c->ssl != NULL && SSL_pending(c->ssl) > 0;
 		struct pollfd p[3] = {{.fd = client, .events = POLLIN},
@@ -399,7 +538,8 @@ static gpointer bridge_run(gpointer data)
 			continue;
 		if (n < 0 || p[1].revents != 0 || (n == 0 && !pending)) {
 			if (n == 0 && relay_open)
-				bridge_error(c, error_format("nothing from the relay for %d s", c->timeout_ms / 1000));
+				bridge_error(
+				    c, error_format("nothing from the relay for %d s", c->timeout_ms / 1000));
 			break;
 		}
 		if (pending || p[2].revents != 0)
@@ -427,15 +567,25 @@ static int start_bridge(struct relay_conn *c, const char **error_r)
 
 /* ---- the object ---- */
 
-struct relay_conn *relay_conn_open(const struct relay_settings *st, SSL_CTX *ctx, const char **error_r)
+struct relay_conn *relay_conn_open(const struct relay_settings *st,
+				   void (*observe)(void *arg, char who, const char *line), void *arg,
+				   const char **error_r)
 {
 	struct relay_conn *c = g_new0(struct relay_conn, 1);
-	c->host = st->host;
+	c->st = st;
+	c->observe = observe;
+	c->arg = arg;
 	c->timeout_ms = MAX(st->timeout_s, 1) * 1000;
+	c->in = g_string_new(NULL);
+	c->replay = g_string_new(NULL);
 	c->listen_fd = c->stop_fd[0] = c->stop_fd[1] = -1;
 	c->relay_fd = connect_relay(st, c->timeout_ms, error_r);
-	if (c->relay_fd < 0 || (st->tls == RELAY_TLS_IMPLICIT && tls_connect(c, ctx, st, error_r) < 0) ||
-	    listen_loopback(c, error_r) < 0 || start_bridge(c, error_r) < 0) {
+	bool ok = c->relay_fd >= 0;
+	if (ok && st->tls == RELAY_TLS_IMPLICIT)
+		ok = tls_start(c, error_r) == 0;
+	else if (ok && (st->tls == RELAY_TLS_STARTTLS || st->tls == RELAY_TLS_OPPORTUNISTIC))
+		ok = starttls(c, error_r) == 0;
+	if (!ok || listen_loopback(c, error_r) < 0 || start_bridge(c, error_r) < 0) {
 		relay_conn_close(&c);
 		return NULL;
 	}
@@ -445,6 +595,11 @@ struct relay_conn *relay_conn_open(const struct relay_settings *st, SSL_CTX *ctx
 const char *relay_conn_local(const struct relay_conn *conn)
 {
 	return conn->local;
+}
+
+bool relay_conn_replays_greeting(const struct relay_conn *conn)
+{
+	return conn->replay->len > 0;
 }
 
 const char *relay_conn_error(const struct relay_conn *conn)
@@ -484,5 +639,7 @@ void relay_conn_close(struct relay_conn **connp)
 	close_fd(&c->listen_fd);
 	close_fd(&c->stop_fd[0]);
 	close_fd(&c->stop_fd[1]);
+	g_string_free(c->in, TRUE);
+	g_string_free(c->replay, TRUE);
 	g_free(c);
 }

@@ -27,6 +27,8 @@ a running sink by replacing the file (write another and rename it over). Every k
     "greeting": "421 4.7.0 too busy"   greet with this instead of 220, and close
     "mail": {"a@x": "550 5.7.1 no"}    the reply to MAIL FROM:<a@x>
     "rcpt": {"b@y": "550 5.1.1 no such user"}   the reply to RCPT TO:<b@y>
+    "data_delay": 3                    wait this many seconds before answering the end of DATA
+                                       (the message is kept even if the client has gone by then)
     "data_reply": "421 4.7.0 slow down", "data_reply_count": 3
                                        the reply to the end of DATA of the next 3 messages (no
                                        count: of every one); those are not kept. The count
@@ -142,6 +144,9 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        delay = self.script.get().get("data_delay")
+        if delay:
+            await asyncio.sleep(float(delay))
         reply = self.script.data_reply()
         if reply:
             return reply
@@ -240,10 +245,10 @@ async def serve(args):
     server = await loop.create_server(
         lambda: SinkSMTP(handler, script=script, implicit_tls=implicit is not None, **kw),
         host=args.host, port=args.port, ssl=implicit)
-    print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
     await stop.wait()
     server.close()
     await server.wait_closed()

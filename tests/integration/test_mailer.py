@@ -7,9 +7,14 @@ import email.policy
 import json
 import os
 import pathlib
+import signal
 import smtplib
 import socket
 import subprocess
+import sys
+import time
+
+import pytest
 
 from conftest import BUILD, prog, wait_for
 
@@ -201,3 +206,106 @@ def test_failure_notice_in_german_and_never_means_none(home):
     info = json.loads(home.faxctl("--json", "show", quiet).stdout)
     assert info["state"] == "failed"
     assert len(maildir_messages(home.path / "mail")) == 1, "X-Fax-Notify: never sent a notice"
+
+
+# ---- delivery through a relay (a real SMTP sink on loopback) ----
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "helpers"))
+from smtp_sink import SinkProcess  # noqa: E402
+
+
+@pytest.fixture
+def sink(home):
+    script = home.path / "sink-script.json"
+    script.write_text("{}")
+    s = SinkProcess(home.path, "--script", str(script))
+    s.script = script
+    yield s
+    s.stop()
+
+
+def set_script(sink, value):
+    tmp = sink.script.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value))
+    tmp.rename(sink.script)
+
+
+def relay_config(home, sink, recipients, extra=""):
+    configure(home, "retry_min = 1s\nretry_max = 2s\nrate_pause = 3s\nadmin = postmaster@localhost\n"
+              f"{extra}\n[routes]\n100 = {recipients}, format=pdf\n"
+              f"[mailroute local]\ntransport = maildir\ndomains = localhost\nmaildir = {home.path}/adminmail\n"
+              f"[mailroute relay]\ntransport = smtp\ndomains = *\nhost = 127.0.0.1\nport = {sink.port}\n"
+              "tls = none\ntimeout = 5s\nconnections = 2\n")
+
+
+def status(home):
+    return {(r["what"], r["name"].split(" ")[0]): r["value"]
+            for r in json.loads(home.faxctl("--json", "status").stdout)}
+
+
+def receive_one(home, pages=1):
+    home.faxctl("loop-call", "--from", "+12125550199", "--did", "100", str(make_doc(home, pages=pages)))
+
+
+def test_relay_down_for_a_while_then_everything_is_delivered(home, sink):
+    set_script(sink, {"down": True})
+    relay_config(home, sink, "a@example.com, b@example.com")
+    home.start(prog("faxd"))
+    mailer = home.start(prog("mailer"))
+    receive_one(home)
+    wait_for(lambda: home.log_of(mailer).count("status=deferred") >= 2, timeout=30, what="deferrals")
+    assert sink.messages() == []
+    set_script(sink, {})
+    wait_for(lambda: len(sink.messages()) == 2, timeout=30, what="delivery after the relay returned")
+    assert sorted(m["rcpt_tos"][0] for m in sink.messages()) == ["a@example.com", "b@example.com"]
+    wait_for(lambda: status(home).get(("outbox", "sent")) == "2", what="rows sent")
+    assert "status=deferred" in home.log_of(mailer)
+
+
+def test_rate_limit_pauses_the_route_and_resumes(home, sink):
+    set_script(sink, {"data_reply": "421 4.7.0 slow down", "data_reply_count": 1})
+    relay_config(home, sink, "a@example.com, b@example.com, c@example.com", "retry_min = 60s\nretry_max = 60s\n")
+    home.start(prog("faxd"))
+    home.start(prog("mailer"))
+    receive_one(home)
+    paused = wait_for(lambda: (lambda v: v if v.startswith("rate limited until") else None)(
+        status(home).get(("route", "relay"), "")), timeout=30, what="route paused")
+    t_paused = time.time()
+    assert "rate limited until" in paused
+    wait_for(lambda: len(sink.messages()) == 3, timeout=30, what="all three delivered after the pause")
+    late = [m for m in sink.messages() if m["time"] >= t_paused + 1.5]
+    assert late, "nothing waited for the pause to end"
+    wait_for(lambda: status(home)[("route", "relay")] == "ready", timeout=10, what="route ready again")
+
+
+def test_permanent_failure_goes_to_the_admin_mailbox(home, sink):
+    set_script(sink, {"rcpt": {"nobody@example.com": "550 5.1.1 no such user"}})
+    relay_config(home, sink, "nobody@example.com")
+    home.start(prog("faxd"))
+    home.start(prog("mailer"))
+    receive_one(home)
+    [report] = wait_mails(home.path / "adminmail", 1)
+    assert report["To"] == "postmaster@localhost"
+    text = parts_of(report)["text/plain"].get_content()
+    assert "nobody@example.com" in text and "550" in text
+    assert status(home).get(("outbox", "failed")) == "1" and sink.messages() == []
+
+
+def test_mailer_killed_in_mid_delivery_delivers_after_restart(home, sink):
+    set_script(sink, {"data_delay": 3})
+    relay_config(home, sink, "a@example.com")
+    home.start(prog("faxd"))
+    mailer = home.start(prog("mailer"))
+    receive_one(home)
+    wait_for(lambda: status(home).get(("outbox", "sending")) == "1", timeout=30, what="delivery under way")
+    time.sleep(1)
+    os.killpg(mailer.pid, signal.SIGKILL)
+    mailer.wait()
+    set_script(sink, {})
+    mailer2 = home.start(prog("mailer"))
+    wait_for(lambda: status(home).get(("outbox", "sent")) == "1", timeout=30, what="delivered after restart")
+    time.sleep(3.5)  # the first connection's DATA reply comes now, to a dead client
+    got = sink.messages()
+    dups = int(status(home)[("mailer", "possible")])
+    assert dups == 1 and "may arrive twice" in home.log_of(mailer2)
+    assert 1 <= len(got) <= 1 + dups, got

@@ -77,6 +77,17 @@ static void test_state_names_round_trip(void **state)
 	assert_int_equal(job_state_parse("bogus", &parsed), -1);
 }
 
+static void test_jobid_bursts_unique_and_ordered(void **state)
+{
+	char prev[JOBID_SIZE] = "", id[JOBID_SIZE];
+	for (int i = 0; i < 5000; i++) { /* far more than 512 in one 100 ms tick */
+		jobid_new('M', id);
+		assert_true(jobid_valid(id));
+		assert_true(strcmp(id, prev) > 0);
+		memcpy(prev, id, sizeof(id));
+	}
+}
+
 static void test_jobid_format_and_order(void **state)
 {
 	char a[JOBID_SIZE], b[JOBID_SIZE];
@@ -124,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_final_states_are_final),
 		cmocka_unit_test(test_state_names_round_trip),
 		cmocka_unit_test(test_jobid_format_and_order),
+		cmocka_unit_test(test_jobid_bursts_unique_and_ordered),
 		cmocka_unit_test(test_jobid_unique),
 		cmocka_unit_test(test_jobid_normalize),
 	};

@@ -55,7 +55,8 @@ static void test_deliver(void **state)
 	assert_non_null(name);
 	assert_null(strchr(name, '/'));
 	assert_non_null(strstr(name, ".M"));
-	g_autofree char *path = g_build_filename(md, "new", name, NULL), *tmp = g_build_filename(md, "tmp", NULL);
+	g_autofree char *path = g_build_filename(md, "new", name, NULL),
+			*tmp = g_build_filename(md, "tmp", NULL);
 	g_autofree char *cur = g_build_filename(md, "cur", NULL), *text = NULL;
 	gsize len = 0;
 	assert_true(g_file_get_contents(path, &text, &len, NULL));
@@ -94,7 +95,8 @@ static void test_unique_across_threads(void **state)
 			assert_true(g_hash_table_add(seen, names->pdata[j]));
 		g_ptr_array_free(names, TRUE);
 	}
-	g_autofree char *newdir = g_build_filename(root, "new", NULL), *tmp = g_build_filename(root, "tmp", NULL);
+	g_autofree char *newdir = g_build_filename(root, "new", NULL),
+			*tmp = g_build_filename(root, "tmp", NULL);
 	assert_int_equal(g_hash_table_size(seen), THREADS * PER_THREAD);
 	assert_int_equal(count_files(newdir), THREADS * PER_THREAD);
 	assert_int_equal(count_files(tmp), 0);
@@ -120,7 +122,8 @@ static void test_file_where_new_should_be(void **state)
 static void test_file_where_maildir_should_be(void **state)
 {
 	g_autofree char *root = tmp_root();
-	g_autofree char *md = g_build_filename(root, "Maildir", NULL), *under = g_build_filename(md, "sub", NULL);
+	g_autofree char *md = g_build_filename(root, "Maildir", NULL),
+			*under = g_build_filename(md, "sub", NULL);
 	assert_true(g_file_set_contents(md, "a file", -1, NULL));
 	char *name = NULL;
 	bool temporary = true;

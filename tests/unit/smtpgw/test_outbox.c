@@ -60,6 +60,9 @@ static void test_claim_finish_and_defer(void **state)
 	assert_int_equal(outbox_claim(st, "n1", 1000, 60, none, &m, &error), 0);
 	assert_int_equal(outbox_claim(st, "n1", 1000, 60, only_local, &m, &error), 1);
 	assert_string_equal(m->id, b);
+	assert_string_equal(m->recipient, "b@localhost");
+	assert_string_equal(m->route, "local");
+	assert_int_equal(m->expires_at, 4000000000);
 	assert_int_equal(m->tries, 1);
 	void *data = NULL;
 	size_t len = 0;

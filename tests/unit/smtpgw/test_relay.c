@@ -3,8 +3,9 @@
  * The relay client (smtpgw/relay.c, relay_conn.c) against a scripted SMTP server in a thread:
  * the tls names, how replies map to results (MAIL/RCPT refusals before the DATA reply, 421 at the
  * greeting, enhanced codes parsed by libESMTP or read from the text, rate limits), the message as
- * it arrives (CRLF, dot-stuffed), AUTH masked in the dialogue, a refused connection within the
- * timeout, and deliveries from several threads at once. TLS and AUTH against a real server are in
+ * it arrives (CRLF, dot-stuffed), AUTH masked in the dialogue, STARTTLS not offered, refused or
+ * followed by injected bytes, a refused connection within the timeout, and deliveries from
+ * several threads at once. TLS and AUTH against a real server are in
  * tests/integration/test_mail_transport.py.
  */
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <glib.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -27,7 +29,7 @@
 
 /* One SMTP session: fixed replies, the message kept. */
 struct fake {
-	const char *greeting, *ehlo, *rcpt, *data;
+	const char *greeting, *ehlo, *starttls, *rcpt, *data;
 	int listen_fd, port;
 	GString *received; /* the DATA lines as sent, dot-stuffing and all */
 	GString *commands;
@@ -64,6 +66,8 @@ static gpointer fake_run(gpointer data)
 		g_string_append(fk->commands, line);
 		if (g_str_has_prefix(line, "EHLO"))
 			reply(f, fk->ehlo ? fk->ehlo : EHLO_PLAIN);
+		else if (g_str_has_prefix(line, "STARTTLS"))
+			reply(f, fk->starttls ? fk->starttls : "454 4.7.0 TLS not available");
 		else if (g_str_has_prefix(line, "AUTH"))
 			reply(f, "235 2.7.0 ok");
 		else if (g_str_has_prefix(line, "RCPT"))
@@ -109,8 +113,8 @@ static void fake_stop(struct fake *fk)
 
 static struct relay_settings settings_for(int port)
 {
-	struct relay_settings st = {.host = "127.0.0.1", .port = port, .tls = RELAY_TLS_NONE, .timeout_s = 5,
-				    .helo = "client.test"};
+	struct relay_settings st = {
+	    .host = "127.0.0.1", .port = port, .tls = RELAY_TLS_NONE, .timeout_s = 5, .helo = "client.test"};
 	return st;
 }
 
@@ -123,6 +127,14 @@ static int send_to(struct fake *fk, struct relay_settings *st, struct relay_resu
 	struct relay_settings local = st ? *st : settings_for(fk->port);
 	local.port = fk->port;
 	return relay_send(&local, "a@b.test", "c@d.test", message, strlen(message), r, dialogue);
+}
+
+static void assert_result(const struct relay_result *r, enum relay_status status, int code,
+			  const char *enhanced)
+{
+	assert_int_equal(r->status, status);
+	assert_int_equal(r->code, code);
+	assert_string_equal(r->enhanced, enhanced);
 }
 
 static void test_tls_names(void **state)
@@ -146,9 +158,7 @@ static void test_delivered_crlf_and_dots(void **state)
 	struct relay_result r;
 	GString *dialogue = g_string_new(NULL);
 	assert_int_equal(send_to(&fk, NULL, &r, dialogue), 0);
-	assert_int_equal(r.status, RELAY_OK);
-	assert_int_equal(r.code, 250);
-	assert_string_equal(r.enhanced, "2.0.0");
+	assert_result(&r, RELAY_OK, 250, "2.0.0");
 	assert_string_equal(r.text, "queued");
 	/* CRLF, dot-stuffed, and libESMTP added the Date and Message-Id the message lacked */
 	assert_true(g_str_has_prefix(fk.received->str, "From: a@b.test\r\nSubject: dots\r\nDate: "));
@@ -167,9 +177,7 @@ static void test_recipient_refused_before_data(void **state)
 	struct fake fk = {.ehlo = EHLO_ENHANCED, .rcpt = "550 5.1.1 no such user"};
 	struct relay_result r;
 	assert_int_equal(send_to(&fk, NULL, &r, NULL), -1);
-	assert_int_equal(r.status, RELAY_PERMANENT);
-	assert_int_equal(r.code, 550);
-	assert_string_equal(r.enhanced, "5.1.1");
+	assert_result(&r, RELAY_PERMANENT, 550, "5.1.1");
 	assert_string_equal(r.text, "no such user");
 	fake_stop(&fk);
 }
@@ -179,9 +187,7 @@ static void test_rate_limited(void **state)
 	struct fake fk = {.data = "451 4.7.1 slow down, please"};
 	struct relay_result r;
 	assert_int_equal(send_to(&fk, NULL, &r, NULL), -1);
-	assert_int_equal(r.status, RELAY_TEMPORARY);
-	assert_int_equal(r.code, 451);
-	assert_string_equal(r.enhanced, "4.7.1"); /* from the text: no ENHANCEDSTATUSCODES */
+	assert_result(&r, RELAY_TEMPORARY, 451, "4.7.1"); /* from the text: no ENHANCEDSTATUSCODES */
 	assert_string_equal(r.text, "slow down, please");
 	assert_true(r.rate_limited);
 	fake_stop(&fk);
@@ -189,12 +195,11 @@ static void test_rate_limited(void **state)
 
 static void test_greeting_421(void **state)
 {
-	struct fake busy = {.greeting = "421 4.3.2 busy"}, limited = {.greeting = "421 4.7.0 too many connections"};
+	struct fake busy = {.greeting = "421 4.3.2 busy"},
+		    limited = {.greeting = "421 4.7.0 too many connections"};
 	struct relay_result r;
 	assert_int_equal(send_to(&busy, NULL, &r, NULL), -1);
-	assert_int_equal(r.status, RELAY_TEMPORARY);
-	assert_int_equal(r.code, 421);
-	assert_string_equal(r.enhanced, "4.3.2");
+	assert_result(&r, RELAY_TEMPORARY, 421, "4.3.2");
 	assert_string_equal(r.text, "busy");
 	assert_false(r.rate_limited);
 	fake_stop(&busy);
@@ -208,9 +213,7 @@ static void test_data_refused_permanently(void **state)
 	struct fake fk = {.data = "554 message refused"};
 	struct relay_result r;
 	assert_int_equal(send_to(&fk, NULL, &r, NULL), -1);
-	assert_int_equal(r.status, RELAY_PERMANENT);
-	assert_int_equal(r.code, 554);
-	assert_string_equal(r.enhanced, "");
+	assert_result(&r, RELAY_PERMANENT, 554, "");
 	assert_string_equal(r.text, "message refused");
 	fake_stop(&fk);
 }
@@ -231,6 +234,60 @@ static void test_auth_masked(void **state)
 	fake_stop(&fk);
 }
 
+static struct relay_settings with_tls(enum relay_tls tls)
+{
+	struct relay_settings st = settings_for(0);
+	st.tls = tls;
+	st.verify = false;
+	return st;
+}
+
+static void test_starttls_not_offered(void **state)
+{
+	struct fake fk = {0};
+	struct relay_settings st = with_tls(RELAY_TLS_STARTTLS);
+	struct relay_result r;
+	assert_int_equal(send_to(&fk, &st, &r, NULL), -1);
+	assert_result(&r, RELAY_TEMPORARY, 0, "");
+	assert_string_equal(r.text, "the relay does not offer STARTTLS (tls = starttls)");
+	assert_null(strstr(fk.commands->str, "MAIL"));
+	fake_stop(&fk);
+}
+
+static void test_starttls_refused(void **state)
+{
+	struct fake required = {.ehlo = "250-fake\r\n250 STARTTLS\r\n"},
+		    maybe = {.ehlo = "250-fake\r\n250 STARTTLS\r\n"};
+	struct relay_settings st = with_tls(RELAY_TLS_STARTTLS);
+	struct relay_result r;
+	assert_int_equal(send_to(&required, &st, &r, NULL), -1);
+	assert_result(&r, RELAY_TEMPORARY, 454, "4.7.0");
+	fake_stop(&required);
+	/* opportunistic: on without TLS, and the greeting libESMTP is given again is shown once */
+	st = with_tls(RELAY_TLS_OPPORTUNISTIC);
+	GString *dialogue = g_string_new(NULL);
+	assert_int_equal(send_to(&maybe, &st, &r, dialogue), 0);
+	assert_non_null(
+	    strstr(dialogue->str, "C: STARTTLS\nS: 454 4.7.0 TLS not available\nC: EHLO client.test\n"));
+	assert_true(g_str_has_prefix(dialogue->str, "S: 220 fake ESMTP\nC: EHLO"));
+	assert_null(strstr(dialogue->str + 1, "S: 220 fake"));
+	g_string_free(dialogue, TRUE);
+	fake_stop(&maybe);
+}
+
+/* RFC 3207 §5: bytes that come with the 220 to STARTTLS were sent in clear; they end the session. */
+static void test_starttls_injection(void **state)
+{
+	struct fake fk = {.ehlo = "250-fake\r\n250 STARTTLS\r\n",
+			  .starttls = "220 go ahead\r\n250 injected\r\n"};
+	struct relay_settings st = with_tls(RELAY_TLS_OPPORTUNISTIC);
+	struct relay_result r;
+	assert_int_equal(send_to(&fk, &st, &r, NULL), -1);
+	assert_int_equal(r.code, 0);
+	assert_non_null(strstr(r.text, "more than its reply to STARTTLS"));
+	fake_stop(&fk);
+}
+
 static void test_connection_refused(void **state)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -245,9 +302,7 @@ static void test_connection_refused(void **state)
 	gint64 start = g_get_monotonic_time();
 	assert_int_equal(relay_send(&st, "", "c@d.test", "x\n", 2, &r, NULL), -1);
 	assert_true(g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC);
-	assert_int_equal(r.status, RELAY_TEMPORARY);
-	assert_int_equal(r.code, 0);
-	assert_string_equal(r.enhanced, "");
+	assert_result(&r, RELAY_TEMPORARY, 0, "");
 	assert_non_null(strstr(r.text, "Connection refused"));
 	assert_false(r.rate_limited);
 }
@@ -274,6 +329,7 @@ static void test_parallel(void **state)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN); /* the fake server may answer a client that has gone */
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tls_names),
 	    cmocka_unit_test(test_delivered_crlf_and_dots),
@@ -282,6 +338,9 @@ int main(void)
 	    cmocka_unit_test(test_greeting_421),
 	    cmocka_unit_test(test_data_refused_permanently),
 	    cmocka_unit_test(test_auth_masked),
+	    cmocka_unit_test(test_starttls_not_offered),
+	    cmocka_unit_test(test_starttls_refused),
+	    cmocka_unit_test(test_starttls_injection),
 	    cmocka_unit_test(test_connection_refused),
 	    cmocka_unit_test(test_parallel),
 	};

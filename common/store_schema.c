@@ -53,6 +53,15 @@ static const char *const migrations[] = {
 	"CREATE TABLE profile_dids (did TEXT NOT NULL,"
 	" profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE, PRIMARY KEY (did, profile_id));"
 	"CREATE TABLE sync_state (name TEXT PRIMARY KEY, value TEXT, updated_at BIGINT NOT NULL);",
+	/* 2: profiles from the directory, groups sharing a DID */
+	"ALTER TABLE profiles ADD COLUMN billing_code TEXT;"
+	"ALTER TABLE profiles ADD COLUMN kind TEXT NOT NULL DEFAULT 'user';"
+	"ALTER TABLE profiles ADD COLUMN source_dn TEXT;"
+	"ALTER TABLE profiles ADD COLUMN sync_seen BIGINT NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX profiles_source_uuid ON profiles (source_uuid);"
+	"CREATE TABLE profile_members (group_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+	" member TEXT NOT NULL, PRIMARY KEY (group_id, member));"
+	"CREATE INDEX profile_dids_profile ON profile_dids (profile_id);",
 };
 
 static char *dialect_sql(const struct store *store, const char *sql)

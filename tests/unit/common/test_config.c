@@ -134,7 +134,7 @@ static void test_every_key_documented(void **state)
 	assert_true(g_file_get_contents("docs/config.md", &doc, NULL, NULL));
 	for (const struct config_key *k = config_keys; k->key != NULL; k++) {
 		g_autofree char *needle = g_strdup_printf("\n| `%s` |", k->key);
-		g_autofree char *group = g_strdup_printf("[%s]", k->group);
+		g_autofree char *group = g_strdup_printf("\n## [%s]", k->group);
 		const char *section = strstr(doc, group);
 		if (section == NULL)
 			fail_msg("docs/config.md has no section %s", group);

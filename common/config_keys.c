@@ -58,6 +58,8 @@ const struct config_key config_keys[] = {
 	INT("smtp", "max_connections", "200", 1, 100000, "concurrent client connections"),
 	ENUM("smtp", "untrusted_headers", "ignore", "ignore|refuse",
 	     "X-Fax-* headers from senders outside the trusted networks that are not authenticated"),
+	BOOL("smtp", "recipient_lookup", "yes",
+	     "a fax address that is no number names a person (john.smith@fax...): their fax number from profiles or the directory"),
 	BOOL("smtp", "strict_addresses", "no", "refuse unknown /key=value options in fax addresses (else ignore and log)"),
 
 	/* [mail]: what the mailer (bin/mailer) sends: received faxes and notifications */

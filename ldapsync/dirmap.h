@@ -29,6 +29,18 @@ const char *dirmap_filter(const struct dirmap *map);
 /* The attributes to request, NULL-terminated, borrowed (for ldap_search_ext's attrs). */
 char **dirmap_attrs(const struct dirmap *map);
 
+/* The attributes that hold one kind of value (configured or the schema's default),
+   NULL-terminated, borrowed: for the lookup filters of directory.c. */
+enum dirmap_role {
+	DIRMAP_ROLE_MAIL,    /* attr_mail */
+	DIRMAP_ROLE_ALIASES, /* attr_aliases (proxyAddresses values carry "smtp:") */
+	DIRMAP_ROLE_LOGIN,   /* attr_login */
+	DIRMAP_ROLE_NAME,    /* attr_name */
+};
+const char *const *dirmap_role_attrs(const struct dirmap *map, enum dirmap_role role);
+/* Whether alias values carry the "smtp:" type prefix (Active Directory's proxyAddresses). */
+bool dirmap_aliases_prefixed(const struct dirmap *map);
+
 /* Map one entry of a search result. 0 and *profile_r (source "directory", source_uuid, source_dn,
    may_send/permission_class from the defaults; groups are applied by dirmap_groups_apply), or -1
    and *why_r (g_free) saying what is missing or wrong ("no mail attribute", "fax number

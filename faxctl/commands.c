@@ -313,7 +313,7 @@ const struct faxctl_command faxctl_commands[] = {
 	{"watch", "watch [--once]                      live view of the calls in progress", faxctl_cmd_watch},
 	{"loop-call", "loop-call [--from N] [--did D] FILE.tiff  the loop line's far end calls in", faxctl_cmd_loop_call},
 	{"preview", "preview JOB [--page N] --out F.png|F.pdf  the pages a job sends", faxctl_cmd_preview},
-	{"profile", "profile add|show ADDRESS ...        users who may send (AUTH, permissions)", faxctl_cmd_profile},
+	{"profile", "profile add|set|show|list|del|import|export ...  users and groups (AUTH, permissions, defaults, DIDs)", faxctl_cmd_profile},
 	{"test-mail", "test-mail ADDRESS [--route NAME] [--from ADDR]  send a test message through a mail route", faxctl_cmd_test_mail},
 	{"check-config", "check-config                        exit 0 when the configuration is valid", cmd_check_config},
 	{NULL, NULL, NULL},

@@ -64,6 +64,8 @@ int profile_set_field(struct profile *profile, const char *field, const char *va
 char *profile_get_field(const struct profile *profile, const char *field);
 /* The names of the settable fields, NULL-terminated, in CSV column order. */
 const char *const *profile_field_names(void);
+/* Whether every settable field (profile_field_names()) of a and b reads the same. */
+bool profile_fields_equal(const struct profile *a, const struct profile *b);
 
 /* The job fields this profile supplies (sender_name, sender_company, sender_department,
    sender_phone, sender_fax, sender_email, tsi, billing_code, cover, resolution, paper,

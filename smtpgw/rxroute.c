@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Received faxes to mailboxes: by rule (caller id, CSID), by the [routes] table, by the DIDs of
- * profiles, else to the fallback mailbox, so that no fax is ever without a reader.
+ * profiles (a group profile's fax goes to its members), else to the fallback mailbox, so that no
+ * fax is ever without a reader.
  */
 #include "smtpgw/rxroute.h"
 
@@ -94,6 +95,26 @@ static void by_routes(const struct config *cfg, const struct inbound *in, GPtrAr
 			add_list(targets, config_list(cfg, "routes", keys[i]), format, language);
 }
 
+static void add_once(GPtrArray *targets, const char *address, const char *format, const char *language)
+{
+	for (guint i = 0; i < targets->len; i++)
+		if (g_ascii_strcasecmp(((struct rx_target *)targets->pdata[i])->address, address) == 0)
+			return;
+	add_target(targets, address, format, language);
+}
+
+/* A user's faxes go to the user; a group's to each of its members (in the group's format and
+   language), or to the group's own address when it has none. */
+static void add_profile(GPtrArray *targets, const struct profile *p, const char *format, const char *language)
+{
+	const char *fmt = p->rx_format ? p->rx_format : format, *lang = p->language ? p->language : language;
+	bool group = g_strcmp0(p->kind, "group") == 0 && p->members->len > 0;
+	if (!group)
+		add_once(targets, p->primary_address, fmt, lang);
+	for (guint i = 0; group && i < p->members->len; i++)
+		add_once(targets, p->members->pdata[i], fmt, lang);
+}
+
 static int by_profiles(struct store *store, const struct inbound *in, GPtrArray *targets, const char *format,
 		       const char *language, const char **error_r)
 {
@@ -102,11 +123,8 @@ static int by_profiles(struct store *store, const struct inbound *in, GPtrArray 
 		return 0;
 	if (profile_for_did(store, in->did, &profiles, error_r) < 0)
 		return -1;
-	for (guint i = 0; i < profiles->len; i++) {
-		const struct profile *p = profiles->pdata[i];
-		add_target(targets, p->primary_address, p->rx_format ? p->rx_format : format,
-			   p->language ? p->language : language);
-	}
+	for (guint i = 0; i < profiles->len; i++)
+		add_profile(targets, profiles->pdata[i], format, language);
 	g_ptr_array_free(profiles, TRUE);
 	return 0;
 }

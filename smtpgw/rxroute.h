@@ -18,8 +18,8 @@ struct rx_target {
 
 /* The mailboxes a received fax goes to, in this order (the first that gives any wins):
    [rxrule NAME] groups whose did/caller_id/csid match ("rule"), the [routes] table ("route"),
-   profiles with the DID ("profile"), else [mail] fallback or admin ("default"). Array of struct
-   rx_target *; *routed_by_r names the step. */
+   profiles with the DID ("profile"; a group's members, each once), else [mail] fallback or
+   admin ("default"). Array of struct rx_target *; *routed_by_r names the step. */
 int rxroute_resolve(const struct config *config, struct store *store, const struct inbound *in,
 		    GPtrArray **targets_r, const char **routed_by_r, const char **error_r);
 /* Whether a configured number matches a dialled one: the same digits (a leading + ignored),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The mailer's queue (outbox) on SQLite: enqueue, claim by route, finish, deferral, leases given
-   back at start; the named values; received-fax routing by DID, rule and fallback. */
+   back at start; the named values; received-fax routing by DID, rule and fallback, and by a
+   group profile's DID to its members. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,37 @@ static void test_routing_order(void **state)
 	g_string_free(to, TRUE);
 }
 
+static void save_profile(struct store *st, const char *address, const char *kind, const char *did,
+			 const char *members)
+{
+	struct profile *p = profile_new(address);
+	const char *error = NULL;
+	assert_int_equal(profile_set_field(p, "kind", kind, &error), 0);
+	assert_int_equal(profile_set_field(p, "dids", did, &error), 0);
+	assert_int_equal(profile_set_field(p, "members", members, &error), 0);
+	assert_int_equal(profile_save(st, p, &error), 0);
+	profile_free(&p);
+}
+
+static void test_group_profile_routes_to_its_members(void **state)
+{
+	struct store *st = *state;
+	save_profile(st, "bob@example.com", "user", "300", "");
+	save_profile(st, "sales@example.com", "group", "300", "carol@example.com,Bob@example.com");
+	save_profile(st, "support@example.com", "group", "300", "carol@example.com,dan@example.com");
+	save_profile(st, "empty@example.com", "group", "400", "");
+	const char *conf = "[mail]\nadmin = admin@example.com\nrx_format = tiff\n";
+	GString *to = g_string_new(NULL);
+	/* a user and two groups share the DID: each address once */
+	assert_string_equal(resolve(st, conf, "300", "+1", to), "profile");
+	assert_string_equal(to->str, "bob@example.com:tiff carol@example.com:tiff dan@example.com:tiff");
+	g_string_truncate(to, 0);
+	/* a group without members: its own address */
+	assert_string_equal(resolve(st, conf, "400", "+1", to), "profile");
+	assert_string_equal(to->str, "empty@example.com:tiff");
+	g_string_free(to, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +227,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_named_values, setup, teardown),
 		cmocka_unit_test(test_did_matching),
 		cmocka_unit_test_setup_teardown(test_routing_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_profile_routes_to_its_members, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

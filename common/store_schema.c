@@ -62,6 +62,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE profile_members (group_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
 	" member TEXT NOT NULL, PRIMARY KEY (group_id, member));"
 	"CREATE INDEX profile_dids_profile ON profile_dids (profile_id);",
+	/* 3: a profile's addresses by profile: saving or deleting one (ON DELETE CASCADE) scanned the
+	   whole table, which made a 10,000-user directory sync quadratic */
+	"CREATE INDEX profile_addresses_profile ON profile_addresses (profile_id);",
 };
 
 static char *dialect_sql(const struct store *store, const char *sql)

@@ -24,7 +24,8 @@ void directory_free(struct directory **dirp);
 
 enum directory_result {
 	DIRECTORY_FOUND,
-	DIRECTORY_NOT_FOUND,   /* none, or several (ambiguous) */
+	DIRECTORY_NOT_FOUND,
+	DIRECTORY_AMBIGUOUS,   /* several entries match: never "the first" */
 	DIRECTORY_UNAVAILABLE, /* down, timed out, or the entry could not be mapped: *error_r says */
 };
 
@@ -33,8 +34,8 @@ enum directory_result {
 enum directory_result directory_lookup_address(struct directory *dir, const char *address,
 					       struct profile **profile_r, const char **error_r);
 /* A recipient named by a fax address' local part ("john.smith", "John_Smith"): the one entry whose
-   mail local part, login or name (. and _ as spaces) is that. FOUND only for a unique hit that
-   has a fax number. */
+   mail local part or login is that, else the one whose name is that with . and _ as spaces.
+   A hit without a fax number is returned too (the caller says "has no fax number"). */
 enum directory_result directory_find_recipient(struct directory *dir, const char *local_part,
 					       struct profile **profile_r, const char **error_r);
 

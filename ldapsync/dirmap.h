@@ -33,13 +33,11 @@ char **dirmap_attrs(const struct dirmap *map);
    NULL-terminated, borrowed: for the lookup filters of directory.c. */
 enum dirmap_role {
 	DIRMAP_ROLE_MAIL,    /* attr_mail */
-	DIRMAP_ROLE_ALIASES, /* attr_aliases (proxyAddresses values carry "smtp:") */
+	DIRMAP_ROLE_ALIASES, /* attr_aliases (proxyAddresses values carry "smtp:": see dirmap_proxy_address) */
 	DIRMAP_ROLE_LOGIN,   /* attr_login */
 	DIRMAP_ROLE_NAME,    /* attr_name */
 };
 const char *const *dirmap_role_attrs(const struct dirmap *map, enum dirmap_role role);
-/* Whether alias values carry the "smtp:" type prefix (Active Directory's proxyAddresses). */
-bool dirmap_aliases_prefixed(const struct dirmap *map);
 
 /* Map one entry of a search result. 0 and *profile_r (source "directory", source_uuid, source_dn,
    may_send/permission_class from the defaults; groups are applied by dirmap_groups_apply), or -1
@@ -50,6 +48,19 @@ int dirmap_entry(const struct dirmap *map, LDAP *ld, LDAPMessage *entry, struct 
 /* A fax attribute value: number before '$', and whether "fineResolution" follows. 0, or -1 when
    the value has no number at all. *number_r g_free'd by the caller (as written, not normalised). */
 int dirmap_fax_value(const char *value, size_t len, char **number_r, bool *fine_r);
+
+/* An AD proxyAddresses value: the address (lower-case, g_free) of an "smtp:" value, *primary_r
+   for "SMTP:"; NULL for other prefixes (X500:, SIP:, ...) and empty values. */
+char *dirmap_proxy_address(const char *value, size_t len, bool *primary_r);
+
+#define DIRMAP_UUID_TEXT_SIZE 37 /* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" and NUL */
+/* AD objectGUID (16 bytes as stored) in its usual text form: the first three fields
+   little-endian ([MS-DTYP] 2.3.4.2), lower-case. */
+void dirmap_guid_text(const unsigned char guid[16], char out[DIRMAP_UUID_TEXT_SIZE]);
+/* An RFC 4122 UUID in network order (RFC 4533 syncUUID) as entryUUID writes it. */
+void dirmap_uuid_text(const unsigned char uuid[16], char out[DIRMAP_UUID_TEXT_SIZE]);
+/* A DN in one comparable form (RFC 4514 normalised, case-folded); g_free. */
+char *dirmap_dn_normalize(const char *dn);
 
 /* Group memberships of the [ldapgroup] groups: loaded from the directory (each group's member
    values, DNs normalised) and applied to profiles by their source_dn. */

@@ -15,6 +15,10 @@
 
 struct config;
 
+/* Once per process and before any other libldap call (the other functions here call it):
+   libldap then ignores ldap.conf, ldaprc and LDAP* variables (research/ldap.md §4.2). */
+void ldapconn_library_init(void);
+
 enum ldapconn_bind {
 	LDAPCONN_BIND_NONE,
 	LDAPCONN_BIND_SIMPLE,
@@ -60,6 +64,14 @@ void ldapconn_close(struct ldapconn *conn);
    *error_r describes a failure. */
 int ldapconn_search(struct ldapconn *conn, const char *base, int scope, const char *filter, char **attrs,
 		    int sizelimit, LDAPMessage **res_r, const char **error_r);
+
+/* The same with server controls (paged results, ...). retry: reconnect and try once more when a
+   reused connection was dead; false for a request tied to the connection (the next page of a
+   paged search). */
+int ldapconn_search_ext(struct ldapconn *conn, const char *base, int scope, const char *filter, char **attrs,
+			LDAPControl **serverctrls, bool retry, int sizelimit, LDAPMessage **res_r, const char **error_r);
+/* The settings the connection was made with, borrowed. */
+const struct ldapconn_settings *ldapconn_settings(const struct ldapconn *conn);
 
 /* Whether rc means the server or the connection is gone (so: unavailable, try later). */
 bool ldapconn_rc_unavailable(int rc);

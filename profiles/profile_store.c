@@ -177,6 +177,19 @@ static void recipient_keys(const char *local_part, char **pattern_r, char **name
 	*name_r = g_strdelimit(g_strdup(lower), "._", ' ');
 }
 
+/* The distinct first-column values of a one-parameter query into ids; 0 or -1. */
+static int collect_ids(struct db *db, const char *sql, const char *param, GPtrArray *ids)
+{
+	struct db_rows *rows = db_query(db, sql, "s", param);
+	int ret = rows ? 0 : -1;
+	while (rows != NULL && (ret = db_next(rows)) > 0)
+		g_ptr_array_add(ids, g_strdup(db_col_text(rows, 0)));
+	db_rows_free(&rows);
+	return ret;
+}
+
+/* By identity (an address' local part) first; by name only when no address matches, so
+   jo.twin finds jo.twin@ even when two people are called Jo Twin. */
 int profile_find_recipient(struct store *store, const char *local_part, struct profile **profile_r,
 			   const char **error_r)
 {
@@ -186,16 +199,11 @@ int profile_find_recipient(struct store *store, const char *local_part, struct p
 	if (*local_part == '\0')
 		return 0;
 	recipient_keys(local_part, &pattern, &name);
-	struct db_rows *rows =
-	    db_query(db,
-		     "SELECT profile_id FROM profile_addresses WHERE address LIKE ? ESCAPE '\\'"
-		     " UNION SELECT id FROM profiles WHERE lower(name) = ?",
-		     "ss", pattern, name);
 	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
-	int ret = rows ? 0 : -1;
-	while (rows != NULL && (ret = db_next(rows)) > 0)
-		g_ptr_array_add(ids, g_strdup(db_col_text(rows, 0)));
-	db_rows_free(&rows);
+	int ret = collect_ids(db, "SELECT DISTINCT profile_id FROM profile_addresses WHERE address LIKE ? ESCAPE '\\'",
+			      pattern, ids);
+	if (ret == 0 && ids->len == 0)
+		ret = collect_ids(db, "SELECT id FROM profiles WHERE lower(name) = ?", name, ids);
 	if (ret < 0)
 		error_set(error_r, "%s", db_error(db));
 	else if (ids->len == 1)

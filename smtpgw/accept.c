@@ -26,6 +26,7 @@
 #include "common/store.h"
 #include "profiles/profile.h"
 #include "smtpgw/fax_address.h"
+#include "smtpgw/enrich.h"
 #include "smtpgw/fax_headers.h"
 
 /* The header block read at the end of DATA; beyond it the message is the renderer's business. */
@@ -36,6 +37,8 @@ struct accept {
 	struct accept_submitter sub;
 	char *sender, *auth_user, *client, *envid;
 	struct profile *owner_profile;
+	GHashTable *profile_fields; /* the owner's job defaults (profile level of the merge), or NULL */
+	GHashTable *domain_fields;  /* [domain NAME] of the owner's domain (defaults level), or NULL */
 	char *owner;
 	GPtrArray *rcpts; /* struct accept_rcpt * */
 	struct fax_address_settings address_settings;
@@ -69,6 +72,8 @@ struct accept *accept_begin(const struct accept_config *ac, const struct accept_
 	acc->sub.envid = acc->envid;
 	acc->owner_profile = owner;
 	acc->owner = g_strdup(owner ? owner->primary_address : (*sub->sender ? sub->sender : "<>"));
+	acc->profile_fields = owner ? profile_job_fields(owner) : NULL;
+	acc->domain_fields = enrich_domain_defaults(ac->config, acc->owner);
 	acc->rcpts = g_ptr_array_new_with_free_func(rcpt_free);
 	fax_address_settings_default(&acc->address_settings);
 	acc->address_settings.strict = config_bool(ac->config, "smtp", "strict_addresses");
@@ -92,6 +97,10 @@ void accept_free(struct accept **accp)
 	g_free(acc->client);
 	g_free(acc->envid);
 	g_free(acc->owner);
+	if (acc->profile_fields)
+		g_hash_table_unref(acc->profile_fields);
+	if (acc->domain_fields)
+		g_hash_table_unref(acc->domain_fields);
 	g_free(acc);
 	*accp = NULL;
 }
@@ -151,6 +160,52 @@ static int apply_address_extras(struct accept_rcpt *r, int *code_r, char reply_r
 	return 0;
 }
 
+/* Reply for a local part that names no fax number and no person with one. */
+static int no_recipient(enum enrich_recipient found, const char *local, const char *parse_error, int *code_r,
+			char reply_r[512])
+{
+	char who[96];
+	log_printable(who, sizeof(who), local, strlen(local));
+	*code_r = 550;
+	if (found == ENRICH_RECIPIENT_AMBIGUOUS)
+		snprintf(reply_r, 512, "5.1.4 %s names several people: give the fax number", who);
+	else if (found == ENRICH_RECIPIENT_NO_FAX)
+		snprintf(reply_r, 512, "5.1.1 %s has no fax number", who);
+	else if (found == ENRICH_RECIPIENT_UNAVAILABLE) {
+		*code_r = 451;
+		snprintf(reply_r, 512, "4.4.3 Directory unavailable, try again later");
+	} else
+		snprintf(reply_r, 512, "5.1.3 Bad fax address: %s", parse_error);
+	return -1;
+}
+
+/* "Fax a colleague by name": john.smith@fax.example.com -> that person's fax number. */
+static int recipient_by_name(struct accept *acc, const char *local, const char *domain, const char *parse_error,
+			     struct accept_rcpt *r, int *code_r, char reply_r[512])
+{
+	g_autofree char *why_copy = g_strdup(parse_error); /* thread-local: the next parse overwrites it */
+	if (!config_bool(acc->ac->config, "smtp", "recipient_lookup"))
+		return no_recipient(ENRICH_RECIPIENT_NONE, local, why_copy, code_r, reply_r);
+	struct profile *p = NULL;
+	const char *error = NULL, *why = NULL;
+	enum enrich_recipient found = enrich_recipient(acc->ac, local, &p, &error);
+	if (found != ENRICH_RECIPIENT_FOUND)
+		return no_recipient(found, local, why_copy, code_r, reply_r);
+	int ret = fax_address_parse(&acc->address_settings, p->fax, domain, &r->fax, &why);
+	if (ret < 0) {
+		*code_r = 550;
+		snprintf(reply_r, 512, "5.1.3 The fax number of %s is not usable: %s", p->primary_address, why);
+	} else {
+		r->fax->name = g_strdup(p->name);
+		r->fax->company = g_strdup(p->company);
+		char who[96];
+		log_info("rcpt=%s resolved=%s number=%s", log_printable(who, sizeof(who), local, strlen(local)),
+			 p->primary_address, p->fax);
+	}
+	profile_free(&p);
+	return ret;
+}
+
 int accept_add_rcpt(struct accept *acc, const char *raw, const char *local, const char *domain, unsigned notify,
 		    const char *orcpt, int *code_r, char reply_r[512])
 {
@@ -164,9 +219,8 @@ int accept_add_rcpt(struct accept *acc, const char *raw, const char *local, cons
 	int ret = 0;
 	if (*service != '\0' && g_ascii_strcasecmp(local, service) == 0) {
 		r->service_mailbox = true;
-	} else if (fax_address_parse(&acc->address_settings, local, domain, &r->fax, &why) < 0) {
-		*code_r = 550;
-		snprintf(reply_r, 512, "5.1.3 Bad fax address: %s", why);
+	} else if (fax_address_parse(&acc->address_settings, local, domain, &r->fax, &why) < 0 &&
+		   recipient_by_name(acc, local, domain, why, r, code_r, reply_r) < 0) {
 		ret = -1;
 	} else if (r->fax->admin_options && !acc->sub.admin) {
 		*code_r = 550;
@@ -462,7 +516,8 @@ static int make_jobs(struct accept *acc, struct accept_rcpt *r, const struct mes
 	int ret = rcpt_numbers(acc, r, mi->fields, numbers, &res->code, res->text);
 	for (guint i = 0; ret == 0 && i < numbers->len; i++) {
 		struct dial_number *num = &g_array_index(numbers, struct dial_number, i);
-		GHashTable *merged = fax_headers_merge(NULL, r->fax, mi->fields, NULL, NULL, r->index);
+		GHashTable *merged = fax_headers_merge(NULL, r->fax, mi->fields, acc->profile_fields, acc->domain_fields,
+						      r->index);
 		struct job *job = store_job_new();
 		job->number = g_strdup(num->e164);
 		job->dial = g_strdup(num->dial);

@@ -10,6 +10,7 @@
 #include "common/jobid.h"
 
 struct config;
+struct directory;
 struct fax_address;
 struct profile;
 struct store;
@@ -54,6 +55,7 @@ struct accept_config {
 	const char *spool_dir;
 	const char *node;
 	bool refuse_untrusted_headers;
+	struct directory *directory; /* online lookups ([ldap] online); NULL: profiles only */
 };
 
 struct accept *accept_begin(const struct accept_config *ac, const struct accept_submitter *sub,

@@ -29,11 +29,13 @@
 #include "common/config.h"
 #include "common/db.h"
 #include "common/dialrules.h"
+#include "ldapsync/directory.h"
 #include "common/log.h"
 #include "common/signals.h"
 #include "common/store.h"
 #include "profiles/profile.h"
 #include "smtpgw/accept.h"
+#include "smtpgw/enrich.h"
 #include "smtpgw/policy.h"
 #include "smtpgw/smtp_proto.h"
 #include "smtpgw/tls.h"
@@ -50,6 +52,8 @@ struct server {
 	const struct config *config;
 	struct store *store;
 	struct dialrules *rules;
+	struct directory *directory; /* [ldap]: online lookups and AUTH by bind; NULL without one */
+	bool directory_auth;
 	struct tls_server *tls;
 	struct cidr_list *trusted;
 	GPtrArray *listeners; /* struct listener * */
@@ -212,6 +216,10 @@ static int setup_policy(struct server *srv, const char **error_r)
 	srv->command_timeout = config_int(srv->config, "smtp", "command_timeout");
 	srv->session_timeout = config_int(srv->config, "smtp", "session_timeout");
 	srv->max_connections = (int)config_int(srv->config, "smtp", "max_connections");
+	srv->directory = directory_create(srv->config, srv->rules, error_r);
+	if (srv->directory == NULL && *error_r != NULL)
+		return -1;
+	srv->directory_auth = srv->directory != NULL && config_bool(srv->config, "ldap", "auth");
 	return 0;
 }
 
@@ -251,7 +259,7 @@ struct server *server_create(const struct config *config, const char **error_r)
 	}
 	srv->accept_config = (struct accept_config){
 		.config = config, .store = srv->store, .rules = srv->rules, .spool_dir = srv->spool_dir,
-		.node = srv->node,
+		.node = srv->node, .directory = srv->directory,
 		.refuse_untrusted_headers = strcmp(config_str(config, "smtp", "untrusted_headers"), "refuse") == 0,
 	};
 	return srv;
@@ -271,6 +279,7 @@ void server_free(struct server **serverp)
 	g_hash_table_destroy(srv->sessions);
 	g_ptr_array_free(srv->listeners, TRUE);
 	store_close(&srv->store);
+	directory_free(&srv->directory);
 	dialrules_free(&srv->rules);
 	tls_server_free(&srv->tls);
 	cidr_list_free(&srv->trusted);
@@ -346,22 +355,51 @@ static void drop_transaction(struct session *s)
 	s->mail_from = NULL;
 }
 
+/* Check user and password: a local profile's own password first (an administrator's account works
+   with the directory down), then a bind to the directory when [ldap] auth = yes. 1 right,
+   0 wrong (or unknown user: the same answer), -1 cannot tell now (*error_r). */
+static int check_credentials(struct server *srv, const char *user, const char *password, struct profile **profile_r,
+			     const char **error_r)
+{
+	int found = profile_lookup(srv->store, user, profile_r, error_r);
+	if (found < 0)
+		return -1;
+	if (found > 0 && (*profile_r)->password_hash != NULL)
+		return profile_check_password(*profile_r, password) ? 1 : 0;
+	if (!srv->directory_auth)
+		return 0;
+	struct profile *synced = *profile_r, *bound = NULL;
+	*profile_r = NULL;
+	enum directory_auth a = directory_authenticate(srv->directory, user, password, &bound, error_r);
+	if (a == DIRECTORY_AUTH_OK) {
+		/* the directory's view when it could be mapped, else the synced profile */
+		*profile_r = bound ? bound : synced ? synced : profile_new(user);
+		if (bound)
+			profile_free(&synced);
+		return 1;
+	}
+	profile_free(&synced);
+	profile_free(&bound);
+	return a == DIRECTORY_AUTH_INVALID ? 0 : -1;
+}
+
 static int cb_auth(void *ctx, const char *mech, const char *authzid, const char *user, const char *password,
 		   struct smtp_reply *reply)
 {
 	struct session *s = ctx;
 	struct profile *p = NULL;
 	const char *error = NULL;
-	int found = profile_lookup(s->server->store, user, &p, &error);
+	int ok = check_credentials(s->server, user, password, &p, &error);
 	char who[96];
 	log_printable(who, sizeof(who), user, strlen(user));
-	if (found < 0) {
+	if (ok < 0) {
+		profile_free(&p);
 		reply->code = 454;
 		g_strlcpy(reply->text, "4.7.0 Temporary authentication failure", sizeof(reply->text));
-		log_error("client=%s auth=\"%s\" store: %s", s->peer, who, error);
+		log_error("client=%s auth=\"%s\" cannot check now: %s", s->peer, who, error ? error : "?");
 		return -1;
 	}
-	if (found == 0 || !profile_check_password(p, password) || (*authzid && g_ascii_strcasecmp(authzid, user) != 0)) {
+	if (ok == 0 || (*authzid && g_ascii_strcasecmp(authzid, user) != 0)) {
 		profile_free(&p);
 		reply->code = 535;
 		g_strlcpy(reply->text, "5.7.8 Authentication credentials invalid", sizeof(reply->text));
@@ -406,7 +444,8 @@ static int cb_mail(void *ctx, const struct smtp_mail *mail, struct smtp_reply *r
 	struct profile *owner = s->auth_profile;
 	struct profile *by_sender = NULL;
 	const char *error = NULL;
-	if (owner == NULL && !mail->from.null_path && profile_lookup(srv->store, mail->from.raw, &by_sender, &error) > 0)
+	if (owner == NULL && !mail->from.null_path &&
+	    enrich_sender(&srv->accept_config, mail->from.raw, &by_sender, &error) > 0)
 		owner = by_sender;
 	const char *owner_name = owner ? owner->primary_address : mail->from.raw;
 	if (srv->rate_limit > 0 && recent_messages(srv, owner_name) >= srv->rate_limit) {

@@ -93,6 +93,21 @@ static struct child *find_child(struct supervisor *sup, const char *name)
 	return NULL;
 }
 
+/* Programs that have nothing to do unless the configuration asks for them: started only then,
+   so the embedded default's program list does not restart one that exits at once. */
+static bool wanted_by_config(const struct config *config, const char *name)
+{
+	static const struct {
+		const char *program, *group, *key; /* needs a non-empty [group] key */
+	} needs[] = {
+		{"ldapsync", "ldap", "uri"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(needs); i++)
+		if (strcmp(name, needs[i].program) == 0)
+			return *config_str(config, needs[i].group, needs[i].key) != '\0';
+	return true;
+}
+
 /* Mark the programs the configuration names and that are installed beside us. */
 static void plan_children(struct supervisor *sup)
 {
@@ -103,6 +118,10 @@ static void plan_children(struct supervisor *sup)
 		g_autofree char *path = g_build_filename(sup->bindir, names[i], NULL);
 		if (!g_file_test(path, G_FILE_TEST_IS_EXECUTABLE)) {
 			log_debug("program=%s status=not-installed", names[i]);
+			continue;
+		}
+		if (!wanted_by_config(sup->config, names[i])) {
+			log_debug("program=%s status=not-configured", names[i]);
 			continue;
 		}
 		struct child *c = find_child(sup, names[i]);

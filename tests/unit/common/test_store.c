@@ -63,10 +63,10 @@ static void insert(struct store *st, struct job *job)
 static void test_schema_and_reopen(void **state)
 {
 	struct store *st = open_store();
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_close(&st);
 	st = open_store(); /* migrations run once */
-	assert_int_equal(store_schema_version(st), 2);
+	assert_int_equal(store_schema_version(st), 3);
 	store_close(&st);
 	assert_null(st);
 }

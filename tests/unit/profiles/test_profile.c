@@ -332,7 +332,8 @@ static void test_find_recipient(void **state)
 	assert_int_equal(find(st, "John.Smith", "john.smith@example.com"), 1);
 	assert_int_equal(find(st, "john_smith", "john.smith@example.com"), 1); /* by name */
 	assert_int_equal(find(st, "JANE", "jdoe@example.com"), 1);             /* an alias' local part */
-	assert_int_equal(find(st, "jane.doe", NULL), 2);                      /* two Jane Does */
+	assert_int_equal(find(st, "jane.doe", "jane.doe@example.net"), 1);    /* the address first */
+	assert_int_equal(find(st, "Jane_Doe", NULL), 2);                      /* two Jane Does */
 	assert_int_equal(find(st, "js_2", "js_2@example.com"), 1);            /* _ is no wildcard */
 	assert_int_equal(find(st, "j%", NULL), 0);
 	assert_int_equal(find(st, "nobody", NULL), 0);

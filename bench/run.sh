@@ -63,3 +63,15 @@ if [ -z "$only" ] || [ "$only" = ldap ]; then
 	echo "== ldap_bench"
 	/usr/bin/python3 bench/ldap_bench.py
 fi
+
+# Directory lookup latency as smtpgw pays it (ldapsync/directory.c), uncached and cached, beside
+# python-ldap doing the same searches on one connection (bench/ldap_lookup_bench.py, about 20 s).
+if [ -z "$only" ] || [ "$only" = ldap-lookup ]; then
+	make -s build/libldapsync.a build/libprofiles.a build/libcommon.a
+	# shellcheck disable=SC2086
+	cc -std=gnu11 -O2 -g -D_GNU_SOURCE -I. -Wall -Wextra -Werror $(pkg-config --cflags glib-2.0) \
+		-o build/bench/dirlookup_bench bench/dirlookup_bench.c build/libldapsync.a build/libprofiles.a \
+		build/libcommon.a $(pkg-config --libs glib-2.0 sqlite3 ldap libcrypt) -lm -lpthread
+	echo "== ldap_lookup_bench"
+	/usr/bin/python3 bench/ldap_lookup_bench.py
+fi

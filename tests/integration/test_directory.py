@@ -119,6 +119,18 @@ def test_directory_down_falls_back_to_synced_profiles(home, directory):
     assert f["sender_name"] == "Synced Two" and f["sender_company"] == "Synced Co"
 
 
+def test_a_restarted_directory_is_reconnected_once_transparently(home, directory):
+    gw = Gateway(home, directory)
+    code, text = gw.submit(sender="user00008@example.com")
+    assert code == 250 and fields_of(gw.job(text))["sender_name"] == "User 00008", text
+    directory.stop()
+    directory.start()  # the service connection smtpgw holds is dead now
+    code, text = gw.submit(sender="user00009@example.com")
+    assert code == 250, text
+    assert fields_of(gw.job(text))["sender_name"] == "User 00009"  # from the directory, not a fallback
+    assert "sender lookup failed" not in home.log_of(gw.proc)
+
+
 def test_a_hung_directory_costs_a_bounded_wait(home, directory):
     gw = Gateway(home, directory, network_timeout="1s", timeout="1s")
     directory.freeze()

@@ -63,9 +63,11 @@ class Gateway:
                  what="smtpgw start")
         assert self.proc.poll() is None, home.log_of(self.proc)
 
-    def submit(self, sender="user00001@example.com", rcpt="+12125550100@" + DOMAIN, login=None):
+    def submit(self, sender="user00001@example.com", rcpt="+12125550100@" + DOMAIN, login=None, headers=None):
         msg = email.message.EmailMessage()
         msg["From"], msg["To"], msg["Subject"] = sender, rcpt, "Directory test"
+        for k, v in (headers or {}).items():
+            msg[k] = v
         msg.set_content("Hello.\n")
         with smtplib.SMTP("127.0.0.1", self.port, timeout=30) as c:
             c.ehlo("client.example.com")
@@ -104,6 +106,20 @@ def test_submission_enriched_from_the_directory_online(home, directory):
     assert f["sender_department"] == "Sales" and f["sender_email"] == "user00001@example.com"
     assert job["tsi"] == "+16465550001"
     # an X-Fax header still wins over the directory (research/conventions.md §3.1)
+    code, text = gw.submit(headers={"X-Fax-Sender-Name": "Front Desk", "X-Fax-TSI": "+1 212 555 0000"})
+    assert code == 250, text
+    job = gw.job(text)
+    assert fields_of(job)["sender_name"] == "Front Desk" and job["tsi"] == "+1 212 555 0000"
+    assert fields_of(job)["sender_company"] == "Example Corp"  # what the headers leave is the directory's
+
+
+def test_domain_defaults_below_the_profile(home, directory):
+    gw = Gateway(home, directory, extra="[domain elsewhere.example]\ncompany = Elsewhere Ltd\n"
+                 "billing_code = CC-7\n")
+    code, text = gw.submit(sender="someone@elsewhere.example")
+    assert code == 250, text
+    f = fields_of(gw.job(text))
+    assert f["sender_company"] == "Elsewhere Ltd" and f["billing_code"] == "CC-7"
 
 
 def test_directory_down_falls_back_to_synced_profiles(home, directory):

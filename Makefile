@@ -15,7 +15,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 
 MODULES  := common faxd smtpgw render coverpages profiles ldapsync faxctl supervisor
-PKGS     := glib-2.0 gio-2.0 sqlite3 spandsp libtiff-4 libcrypt openssl gmime-3.0 libytnef pangocairo gdk-pixbuf-2.0 zlib libpng librsvg-2.0 libesmtp-1.0 ldap
+PKGS     := glib-2.0 gio-2.0 sqlite3 spandsp libtiff-4 libcrypt openssl gmime-3.0 libytnef pangocairo gdk-pixbuf-2.0 zlib libpng librsvg-2.0 libesmtp-1.0 ldap sofia-sip-ua
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 O        ?= build

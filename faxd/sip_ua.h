@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SIP signalling for the SIP line driver: calls in and out, re-INVITE both ways, BYE and CANCEL,
+ * over sofia-sip's NUA with its media engine switched off. SDP bodies are opaque strings here
+ * (faxd/sdp.c writes and reads them). One agent per bound address; it runs on its own su_root,
+ * which the owner drives with sip_ua_step() from one thread.
+ *
+ * Every call object ends with exactly one of the callbacks failed() (an outgoing call whose
+ * INVITE got a final non-2xx) or ended() (everything else: BYE either way, CANCEL, a rejected
+ * incoming call, a transport or session-timer failure). The struct sip_call is freed when that
+ * callback returns; it must not be used afterwards.
+ */
+#ifndef FAXD_SIP_UA_H
+#define FAXD_SIP_UA_H
+
+#include <stdbool.h>
+
+#define SIP_UA_DEFAULT_ADDR "127.0.0.1"
+#define SIP_UA_DEFAULT_PORT 5060
+#define SIP_UA_DEFAULT_SESSION_EXPIRES 1800 /* s, RFC 4028 Session-Expires we ask for */
+#define SIP_UA_DEFAULT_MIN_SE 90            /* s, RFC 4028 §5 minimum */
+#define SIP_UA_DEFAULT_USER_AGENT "faxgate"
+#define SIP_UA_MAX_INFO 128                 /* bytes kept of each sip_invite_info field */
+
+struct sip_ua;
+struct sip_call;
+
+struct sip_ua_settings {
+	const char *addr;          /* numeric address to bind (default SIP_UA_DEFAULT_ADDR) */
+	int port;                  /* 0 = a free port chosen by the system (see sip_ua_port()) */
+	bool tcp;                  /* also listen on TCP (UDP always) */
+	unsigned session_expires;  /* RFC 4028 interval; 0 = no session timer */
+	unsigned min_se;
+	const char *user_agent;
+};
+
+/* Named defaults; pointers are static strings. */
+void sip_ua_settings_default(struct sip_ua_settings *set);
+
+struct sip_invite_info {
+	char request_user[SIP_UA_MAX_INFO]; /* user part of the Request-URI (the number called) */
+	char to_user[SIP_UA_MAX_INFO];
+	char from_user[SIP_UA_MAX_INFO];
+	char from_display[SIP_UA_MAX_INFO];
+	char diversion[SIP_UA_MAX_INFO];    /* the first Diversion header's value, or "" */
+	const char *sdp;                    /* the offer, NUL-terminated; NULL if none. Borrowed until
+					       the callback returns */
+};
+
+enum sip_end {
+	SIP_END_BYE_REMOTE,  /* the far end hung up */
+	SIP_END_BYE_LOCAL,   /* our sip_call_bye() completed */
+	SIP_END_CANCELLED,   /* incoming call cancelled by the caller before we answered */
+	SIP_END_REJECTED,    /* incoming call we rejected (sip_call_reject) */
+	SIP_END_ERROR,       /* transport failure, session timer expiry, a request that timed out */
+};
+
+enum sip_failure {
+	SIP_FAILURE_OTHER,
+	SIP_FAILURE_BUSY,           /* 486, 600 */
+	SIP_FAILURE_INVALID_NUMBER, /* 404, 484, 604 */
+	SIP_FAILURE_NO_ANSWER,      /* 408, 480, 487 */
+	SIP_FAILURE_TRY_NEXT,       /* 503 and the other 5xx: another trunk may do */
+	SIP_FAILURE_NOT_ACCEPTABLE, /* 415, 488, 606: the media offer was refused */
+};
+
+/* All callbacks run from inside sip_ua_step(). Strings are borrowed until the callback returns. */
+struct sip_ua_callbacks {
+	void *ctx;
+	/* A new call: answer it now or later with sip_call_answer/_reject (_ringing meanwhile). When
+	   NULL, calls are refused with 480. */
+	void (*incoming)(void *ctx, struct sip_call *call, const struct sip_invite_info *info);
+	/* The far end offers new media on an established call: reply with sip_call_answer_reoffer().
+	   A re-INVITE whose SDP is byte-identical to the far end's previous one (a session refresh)
+	   is answered with our last SDP and does not come here. */
+	void (*reoffer)(void *ctx, struct sip_call *call, const char *sdp);
+	/* The final answer to our INVITE or re-INVITE: a 2xx with the answer SDP, or, for a
+	   re-INVITE only, a refusal (488, 415, ...; sdp NULL) after which the call stays up with the
+	   media it had. */
+	void (*answered)(void *ctx, struct sip_call *call, int status, const char *sdp);
+	/* Final non-2xx to our initial INVITE (the call is over). */
+	void (*failed)(void *ctx, struct sip_call *call, int status, const char *phrase);
+	void (*ended)(void *ctx, struct sip_call *call, enum sip_end why);
+};
+
+/* Binds sip:ADDR:PORT. NULL and *error_r on failure. cb is copied. */
+struct sip_ua *sip_ua_create(const struct sip_ua_settings *set, const struct sip_ua_callbacks *cb,
+			     const char **error_r);
+/* Hangs up what is left (without callbacks), shuts the agent down, frees it. Accepts NULL. */
+void sip_ua_free(struct sip_ua **uap);
+/* Runs timers and I/O for up to timeout_ms: the milliseconds left of it, or -1. */
+int sip_ua_step(struct sip_ua *ua, int timeout_ms);
+/* The UDP port actually bound. */
+int sip_ua_port(const struct sip_ua *ua);
+
+/* A new outgoing call; NULL if the URI cannot be used. call_ctx is the application's. */
+struct sip_call *sip_ua_invite(struct sip_ua *ua, const char *to_uri, const char *from_user, const char *sdp,
+			       void *call_ctx);
+void *sip_call_ctx(const struct sip_call *call);
+void sip_call_set_ctx(struct sip_call *call, void *call_ctx);
+
+/* Incoming call. */
+int sip_call_ringing(struct sip_call *call);
+int sip_call_answer(struct sip_call *call, int status, const char *sdp);
+int sip_call_reject(struct sip_call *call, int status);
+
+/* Established call. A re-INVITE we send while one is pending is refused (-1); one refused by the
+   far end with 491 is sent again after the RFC 3261 §14.1 delay, without the application. */
+int sip_call_reinvite(struct sip_call *call, const char *sdp);
+int sip_call_answer_reoffer(struct sip_call *call, int status, const char *sdp);
+int sip_call_bye(struct sip_call *call);
+/* Outgoing call not answered yet. */
+int sip_call_cancel(struct sip_call *call);
+
+enum sip_failure sip_ua_status_class(int status);
+const char *sip_ua_failure_name(enum sip_failure failure);
+
+#endif

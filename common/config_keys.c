@@ -191,12 +191,12 @@ const struct config_key config_keys[] = {
 	DUR("retry", "expire", "1d", 60, 365 * DAY, "a job not sent this long after submission expires"),
 
 	/* [line NAME]: fax lines */
-	ENUM("line *", "type", "loop", "loop", "channel driver: loop (simulated remote fax machine)"),
+	ENUM("line *", "type", "loop", "loop|sip", "channel driver: loop (simulated remote fax machine) or sip (SIP with G.711 RTP)"),
 	ENUM("line *", "media", "audio", "audio|t38", "audio (G.711 / PCM) or T.38 over UDPTL"),
 	ENUM("line *", "codec", "alaw", "alaw|ulaw|linear", "audio coding on the line"),
 	ENUM("line *", "direction", "both", "both|send|receive", "which calls the line takes"),
 	INT("line *", "channels", "4", 1, 10000, "concurrent calls on the line"),
-	ENUM("line *", "pacing", "fast", "fast|realtime", "loop: run calls in real time or as fast as the CPU allows"),
+	ENUM("line *", "pacing", "fast", "fast|realtime", "loop: run calls in real time or as fast as the CPU allows (sip: always realtime)"),
 	STR("line *", "ident", "+1 212 555 0100", "local TSI/CSI (20 characters at most)"),
 	LIST("line *", "dids", "", "numbers answered on this line (empty: any)"),
 	BOOL("line *", "ecm", "yes", "offer error correction mode"),
@@ -213,6 +213,10 @@ const struct config_key config_keys[] = {
 	INT("line *", "drop_after_page", "0", 0, 10000, "loop: the far end hangs up after this page (0: never)"),
 	INT("line *", "drop_calls", "1", 0, 1000000, "loop: how many calls drop_after_page applies to"),
 	STR("line *", "save_dir", "${home}/loop", "loop: where the far end saves what it receives"),
+	ADDR("line *", "sip_listen", "127.0.0.1:5060", "sip: numeric address and UDP port the SIP agent binds (RTP binds the same address)"),
+	STR("line *", "sip_peer", "", "sip: HOST[:PORT] (or sip:HOST[:PORT]) of the far end or trunk; outgoing calls go to sip:NUMBER@HOST:PORT"),
+	INT("line *", "rtp_port_min", "20000", 1024, 65534, "sip: lowest UDP port for RTP (even ports are used)"),
+	INT("line *", "rtp_port_max", "29999", 1025, 65535, "sip: highest UDP port for RTP"),
 
 	/* [dial]: number normalisation and permission classes (common/dialrules.c) */
 	STR("dial", "country_code", "1", "country code of local numbers"),

@@ -11,7 +11,11 @@
  * the same ops: place = send INVITE, tick = read RTP/UDPTL from its sockets into the session and
  * send what the session produced, hangup = BYE, answer = 200 OK, reject = 486/603, dispatch =
  * its signalling socket or a registration timer; a re-INVITE to T.38 swaps call->session for a
- * T.38 one (a new session: spandsp 0.0.6 has no in-call hand-over).
+ * T.38 one (a new session: spandsp 0.0.6 has no in-call hand-over). faxd/line_sip.c is that
+ * driver; because its signalling stack must run even with no calls, a driver may have a `poll`
+ * op, called on its media thread every tick (such a thread never idles longer than a tick), and
+ * `media_stop` when that thread exits; a call's transport (call->transport) starts as the line's
+ * and the driver may change it before call_connect() (T.38 offered, G.711 answered).
  *
  * Threads. The main thread (faxd's loop) calls every public function; every callback to it runs
  * inside lines_dispatch(). Media threads own the active calls: one for lines with
@@ -77,6 +81,7 @@ struct media {
 	pthread_cond_t cond;
 	GQueue cmds;		  /* under lock */
 	GPtrArray *active;	  /* media thread only */
+	GPtrArray *pollers;	  /* lines with a poll op; fixed once the thread runs */
 	struct lines_stats stats; /* under lock */
 	double cpu_s;
 };
@@ -93,9 +98,10 @@ struct lines {
 	int efd;
 	struct media media[2]; /* [0] realtime, [1] fast */
 	int64_t last_spool_ns;
+	int dispatch_now; /* atomic: a driver asked for its dispatch (line_kick) */
 };
 
-static const struct line_driver *const drivers[] = {&line_driver_loop};
+static const struct line_driver *const drivers[] = {&line_driver_loop, &line_driver_sip};
 
 static int64_t now_ns(void)
 {
@@ -118,6 +124,12 @@ static void kick(struct lines *lines)
 	uint64_t one = 1;
 	ssize_t n = write(lines->efd, &one, sizeof(one));
 	(void)n; /* EAGAIN: the counter is already non-zero, readable anyway */
+}
+
+void line_kick(struct line *line)
+{
+	__atomic_store_n(&line->lines->dispatch_now, 1, __ATOMIC_RELEASE);
+	kick(line->lines);
 }
 
 /* under lock */
@@ -184,7 +196,7 @@ int call_connect(struct call *call, const char **error_r)
 	struct fax_session_settings set;
 	fax_session_settings_default(&set);
 	set.log_tag = call->job_id != NULL ? call->job_id : line->name;
-	set.transport = line->transport;
+	set.transport = call->transport;
 	set.calling = call->outgoing;
 	set.ident = call->ident != NULL ? call->ident : line->ident;
 	set.ecm = line->ecm && !call->disable_ecm;
@@ -342,9 +354,14 @@ static void *media_main(void *arg)
 				g_queue_push_tail(&m->cmds, c);
 			}
 		}
-		if (m->active->len == 0 && g_queue_is_empty(&m->cmds)) {
+		if (m->active->len == 0 && g_queue_is_empty(&m->cmds) && (stopping || m->pollers->len == 0)) {
 			if (stopping) {
 				pthread_mutex_unlock(&lines->lock);
+				for (guint i = 0; i < m->pollers->len; i++) {
+					struct line *line = g_ptr_array_index(m->pollers, i);
+					if (line->driver->media_stop != NULL)
+						line->driver->media_stop(line);
+				}
 				break;
 			}
 			struct timespec until;
@@ -365,6 +382,10 @@ static void *media_main(void *arg)
 		pthread_mutex_unlock(&lines->lock);
 
 		int64_t start = now_ns();
+		for (guint i = 0; i < m->pollers->len; i++) {
+			struct line *line = g_ptr_array_index(m->pollers, i);
+			line->driver->poll(line);
+		}
 		struct cmd *c;
 		while ((c = g_queue_pop_head(&local)) != NULL) {
 			run_cmd(m, c);
@@ -487,6 +508,7 @@ struct lines *lines_create(const struct config *config, const struct lines_callb
 		pthread_condattr_destroy(&ca);
 		g_queue_init(&m->cmds);
 		m->active = g_ptr_array_new();
+		m->pollers = g_ptr_array_new();
 	}
 
 	const char *const *names = config_instances(config, "line");
@@ -518,12 +540,15 @@ struct lines *lines_create(const struct config *config, const struct lines_callb
 		line->v17 = config_bool(config, group, "v17");
 		const char *const *dids = config_list(config, group, "dids");
 		line->dids = g_strdupv((char **)dids);
-		line->media = &lines->media[line->realtime ? 0 : 1];
 		if (line->driver->init(line, config, group, error_r) < 0) {
 			line->driver = NULL;
 			line_free(line);
 			goto fail;
 		}
+		/* after init: a driver may insist on a pacing (SIP lines are always realtime) */
+		line->media = &lines->media[line->realtime ? 0 : 1];
+		if (line->driver->poll != NULL)
+			g_ptr_array_add(line->media->pollers, line);
 		g_ptr_array_add(lines->lines, line);
 	}
 	for (guint i = 0; i < lines->lines->len; i++) {
@@ -574,6 +599,7 @@ void lines_free(struct lines **linesp)
 		while ((c = g_queue_pop_head(&m->cmds)) != NULL)
 			g_free(c);
 		g_ptr_array_free(m->active, TRUE);
+		g_ptr_array_free(m->pollers, TRUE);
 		pthread_cond_destroy(&m->cond);
 	}
 	for (guint i = 0; i < lines->lines->len; i++)
@@ -656,6 +682,7 @@ int line_place_call(struct line *line, const struct call_request *req, struct ca
 	call->line = line;
 	call->id = lines->next_call_id++;
 	call->outgoing = true;
+	call->transport = line->transport;
 	call->job_id = g_strdup(req->job_id);
 	call->number = g_strdup(req->number);
 	call->tiff = g_strdup(req->tiff);
@@ -740,6 +767,7 @@ struct call *line_offer_call(struct line *line, const char *did, const char *cal
 	call->line = line;
 	call->id = lines->next_call_id++;
 	call->outgoing = false;
+	call->transport = line->transport;
 	call->did = g_strdup(did);
 	call->caller_id = g_strdup(caller_id);
 	call->number = g_strdup(caller_id);
@@ -837,7 +865,8 @@ void lines_dispatch(struct lines *lines)
 		;
 	dispatch_events(lines);
 	int64_t t = now_ns();
-	if (t - lines->last_spool_ns >= SPOOL_INTERVAL_NS || lines->last_spool_ns == 0) {
+	bool asked = __atomic_exchange_n(&lines->dispatch_now, 0, __ATOMIC_ACQ_REL) != 0;
+	if (asked || t - lines->last_spool_ns >= SPOOL_INTERVAL_NS || lines->last_spool_ns == 0) {
 		lines->last_spool_ns = t;
 		/* offers nobody answered */
 		for (GList *l = lines->calls; l != NULL;) {

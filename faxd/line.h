@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Fax lines and their channels behind one interface: every [line NAME] of the config with its
- * driver (loop today; SIP with T.38/UDPTL or G.711 RTP later), one media thread driving all
+ * driver (loop, or SIP with G.711 RTP or T.38/UDPTL), one media thread driving all
  * active calls (T.30 over audio or ITU-T T.38 through faxd/fax_session), and a queue of results
  * handed to the main thread. The design essay is at the top of faxd/line.c.
  */

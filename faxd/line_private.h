@@ -43,9 +43,18 @@ struct line_driver {
 	void (*near_page)(struct call *call, const struct fax_page_info *page);
 	/* (M) free call->drv once the call is finished. */
 	void (*call_free)(struct call *call);
+	/* (M) optional: called on the line's media thread once per tick (every 20 ms on a realtime
+	   thread), with or without calls, e.g. to run a signalling stack; a media thread with a
+	   polling line never sleeps longer than a tick. Not called once the thread is stopping and
+	   has no calls left. */
+	void (*poll)(struct line *line);
+	/* (M) optional: the media thread is about to exit (after its last poll); deinit follows on
+	   the main thread. */
+	void (*media_stop)(struct line *line);
 };
 
 extern const struct line_driver line_driver_loop;
+extern const struct line_driver line_driver_sip;
 
 struct media;
 
@@ -92,7 +101,9 @@ struct call {
 	bool media_done; /* the end has been posted: no more commands */
 
 	/* (M) */
-	struct fax_session *session; /* the near end: ours */
+	enum fax_transport transport; /* what call_connect() gives the session: the line's, unless the
+					 driver negotiated otherwise (SIP: T.38 declined, audio taken) */
+	struct fax_session *session;  /* the near end: ours */
 	bool near_done;
 	struct fax_report near_report;
 	bool finished;
@@ -114,6 +125,9 @@ void call_finish(struct call *call, const struct fax_report *report);
    (freed by call_free if the call is rejected). Returns the call, or NULL when the line has no
    free channel. */
 struct call *line_offer_call(struct line *line, const char *did, const char *caller_id, void *drv);
+/* (M) or (D): make lines_fd() readable so lines_dispatch() (and the drivers' dispatch) runs
+   soon, e.g. after the media thread queued an incoming call for dispatch. */
+void line_kick(struct line *line);
 /* (D) true when did is one of the line's dids (or the line has none). */
 bool line_accepts_did(const struct line *line, const char *did);
 

@@ -398,6 +398,16 @@ int sip_ua_step(struct sip_ua *ua, int timeout_ms)
 	return (int)su_root_step(ua->root, timeout_ms);
 }
 
+int sip_ua_release(struct sip_ua *ua)
+{
+	return su_root_release(ua->root) < 0 ? -1 : 0;
+}
+
+int sip_ua_obtain(struct sip_ua *ua)
+{
+	return su_root_obtain(ua->root) < 0 ? -1 : 0;
+}
+
 int sip_ua_port(const struct sip_ua *ua)
 {
 	return ua->port;

@@ -90,6 +90,10 @@ struct sip_ua *sip_ua_create(const struct sip_ua_settings *set, const struct sip
 void sip_ua_free(struct sip_ua **uap);
 /* Runs timers and I/O for up to timeout_ms: the milliseconds left of it, or -1. */
 int sip_ua_step(struct sip_ua *ua, int timeout_ms);
+/* Hand the agent to another thread: the thread using it releases it, the next one obtains it
+   before its first sip_ua_step (sofia binds a root to its thread). 0, or -1 when sofia refuses. */
+int sip_ua_release(struct sip_ua *ua);
+int sip_ua_obtain(struct sip_ua *ua);
 /* The UDP port actually bound. */
 int sip_ua_port(const struct sip_ua *ua);
 

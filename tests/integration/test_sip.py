@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import Home, prog, wait_for
+from conftest import ROOT, Home, prog, wait_for
 from test_faxd import MKFAXTIFF, send, show
 
 
@@ -105,3 +105,31 @@ def test_busy_when_the_far_line_only_sends(pair):
     attempts = wait_for(lambda: show(a, job)["attempts"], timeout=15, what="first attempt")
     assert attempts[0]["outcome"] == "busy", attempts
     assert json.loads(b.faxctl("--json", "inbound").stdout) == []
+
+
+@pytest.mark.parametrize("status,phrase,outcome", [(486, "Busy Here", "busy"), (404, "Not Found", "invalid-number"),
+                                                   (480, "Temporarily Unavailable", "no-answer")])
+def test_sipp_far_end_refusals_map_to_fax_outcomes(tmp_path, status, phrase, outcome):
+    """SIPp (an independent SIP implementation) as the far end refuses our INVITE: 100 Trying, then
+    the final status; faxd ACKs it and records the attempt's outcome by the status class."""
+    home = Home(tmp_path)
+    sipp_port = free_udp_port()
+    configure(home, "+1 212 555 0101", free_udp_port(), sipp_port, 33000)
+    scenario = tmp_path / "uas.xml"
+    scenario.write_text((ROOT / "tests/data/sipp/uas_reject.xml").read_text()
+                        .replace("@STATUS@", str(status)).replace("@PHRASE@", phrase))
+    with open(tmp_path / "sipp.out", "w") as out:
+        sipp = subprocess.Popen(["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(sipp_port), "-m", "1"],
+                                cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        faxd = home.start(prog("faxd"))
+        wait_for(lambda: "status=running" in home.log_of(faxd), what="faxd start")
+        job, _ = send(home, doc(home), wait=False)
+        attempts = wait_for(lambda: show(home, job)["attempts"], timeout=15, what="first attempt")
+        assert attempts[0]["outcome"] == outcome, (attempts, home.log_of(faxd))
+        assert sipp.wait(timeout=10) == 0, (tmp_path / "sipp.out").read_text()[-2000:]  # ACK seen: call done
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+            sipp.wait()
+        home.stop_all()

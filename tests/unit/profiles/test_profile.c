@@ -18,29 +18,8 @@
 #include "profiles/profile.h"
 #include "profiles/profile_csv.h"
 
-static char dir[64];
+#include "tests/unit/store_fixture.h"
 
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/fgprof-XXXXXX");
-	if (g_mkdtemp(dir) == NULL)
-		return -1;
-	g_autofree char *uri = g_strdup_printf("sqlite:%s/faxgate.db", dir);
-	struct store *st = NULL;
-	const char *error = NULL;
-	if (store_open_uri(uri, 1000, &st, &error) < 0)
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct store *st = *state;
-	store_close(&st);
-	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void test_save_and_lookup(void **state)
 {
@@ -502,18 +481,18 @@ static void test_import_is_all_or_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_save_and_lookup, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_and_lookup, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test(test_no_password_never_matches),
 		cmocka_unit_test(test_field_table),
 		cmocka_unit_test(test_primary_address_change),
-		cmocka_unit_test_setup_teardown(test_every_field_saved_and_loaded, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_address_of_another_profile, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_find_recipient, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_groups_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_every_field_saved_and_loaded, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_address_of_another_profile, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_find_recipient, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_delete, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_groups_and_list, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test(test_job_fields),
-		cmocka_unit_test_setup_teardown(test_import_upserts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_import_is_all_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_import_upserts, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_import_is_all_or_nothing, store_fixture_setup, store_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

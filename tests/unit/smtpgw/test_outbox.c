@@ -17,29 +17,8 @@
 #include "smtpgw/outbox.h"
 #include "smtpgw/rxroute.h"
 
-static char dir[] = "/tmp/fgoutbox-XXXXXX";
+#include "tests/unit/store_fixture.h"
 
-static int setup(void **state)
-{
-	strcpy(dir, "/tmp/fgoutbox-XXXXXX");
-	if (g_mkdtemp(dir) == NULL)
-		return -1;
-	g_autofree char *uri = g_strdup_printf("sqlite:%s/faxgate.db", dir);
-	struct store *st = NULL;
-	const char *error = NULL;
-	if (store_open_uri(uri, 10000, &st, &error) < 0)
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct store *st = *state;
-	store_close(&st);
-	g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
 
 static void enqueue(struct store *st, const char *route, const char *to, char id_r[JOBID_SIZE])
 {
@@ -222,12 +201,12 @@ static void test_group_profile_routes_to_its_members(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_finish_and_defer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_leases_released_and_expired_leases_reclaimed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_named_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_finish_and_defer, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_leases_released_and_expired_leases_reclaimed, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_named_values, store_fixture_setup, store_fixture_teardown),
 		cmocka_unit_test(test_did_matching),
-		cmocka_unit_test_setup_teardown(test_routing_order, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_profile_routes_to_its_members, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_routing_order, store_fixture_setup, store_fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_group_profile_routes_to_its_members, store_fixture_setup, store_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,12 @@ void jobid_new(char prefix, char id_r[JOBID_SIZE])
 	g_mutex_unlock(&lock);
 }
 
+void jobid_random(char prefix, char id_r[JOBID_SIZE])
+{
+	uint64_t high = (uint64_t)g_random_int() << 4 | (g_random_int() & 15);
+	encode(prefix, high, g_random_int() & 511, id_r);
+}
+
 static int digit_of(char c)
 {
 	c = g_ascii_toupper(c);

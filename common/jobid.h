@@ -20,6 +20,10 @@
 void jobid_make(char prefix, int64_t ms_since_epoch, char id_r[JOBID_SIZE]);
 /* Same, at the current time. */
 void jobid_new(char prefix, char id_r[JOBID_SIZE]);
+/* The same shape with 45 random bits instead of the time: for records several processes create
+   in bursts (profiles from a directory sync), where jobid_new's per-process counter can meet
+   another process's ids in a shared tick. The caller checks the id is free. */
+void jobid_random(char prefix, char id_r[JOBID_SIZE]);
 
 /* True when text is a well-formed id; case-insensitive, and Crockford's O/I/L read as 0/1/1. */
 bool jobid_valid(const char *text);

@@ -313,21 +313,36 @@ static int check_owners(struct db *db, const struct profile *p, const char **err
 	return 0;
 }
 
+/* A new profile's id, checked free inside the write transaction: save_row updates by id, so a
+   taken id would overwrite another profile. */
+static int new_id(struct db *db, struct profile *p, const char **error_r)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		char id[JOBID_SIZE];
+		jobid_random('U', id);
+		int64_t taken = 0;
+		int found = db_query_int(db, &taken, "SELECT count(*) FROM profiles WHERE id = ?", "s", id);
+		if (found < 0)
+			return error_set(error_r, "%s", db_error(db));
+		if (taken == 0) {
+			p->id = g_strdup(id);
+			return 0;
+		}
+	}
+	return error_set(error_r, "no free profile id");
+}
+
 int profile_save(struct store *store, struct profile *p, const char **error_r)
 {
 	struct db *db = store_db(store);
 	if (p->primary_address == NULL || *p->primary_address == '\0')
 		return error_set(error_r, "a profile needs an address");
-	if (p->id == NULL) {
-		char id[JOBID_SIZE];
-		jobid_new(JOBID_PREFIX_JOB, id);
-		id[0] = 'U';
-		p->id = g_strdup(id);
-	}
 	profile_primary_first(p); /* the primary address is one of the addresses */
 	if (db_begin(db) < 0)
 		return error_set(error_r, "%s", db_error(db));
-	int ret = check_owners(db, p, error_r);
+	int ret = p->id == NULL ? new_id(db, p, error_r) : 0;
+	if (ret == 0)
+		ret = check_owners(db, p, error_r);
 	if (ret == 0 && (save_row(db, p) < 0 || save_lists(db, p) < 0))
 		ret = error_set(error_r, "%s", db_error(db));
 	if (ret == 0)

@@ -84,6 +84,7 @@ struct media {
 	GPtrArray *pollers;	  /* lines with a poll op; fixed once the thread runs */
 	struct lines_stats stats; /* under lock */
 	double cpu_s;
+	int64_t tick_ns; /* realtime: 20 ms, divided by [faxd] media_speed */
 };
 
 struct lines {
@@ -197,6 +198,7 @@ int call_connect(struct call *call, const char **error_r)
 	fax_session_settings_default(&set);
 	set.log_tag = call->job_id != NULL ? call->job_id : line->name;
 	set.transport = call->transport;
+	set.log_flow = line->t30_trace;
 	set.calling = call->outgoing;
 	set.ident = call->ident != NULL ? call->ident : line->ident;
 	set.ecm = line->ecm && !call->disable_ecm;
@@ -404,7 +406,7 @@ static void *media_main(void *arg)
 
 		bool missed = false;
 		if (m->realtime) {
-			deadline += TICK_NS;
+			deadline += m->tick_ns;
 			if (end > deadline) {
 				missed = true;
 				if (end - deadline > RESYNC_NS)
@@ -501,6 +503,9 @@ struct lines *lines_create(const struct config *config, const struct lines_callb
 		struct media *m = &lines->media[i];
 		m->lines = lines;
 		m->realtime = i == 0;
+		/* tests run both ends of a SIP call N times faster: T.30's timers count samples, so
+		   they scale with it; only the wall clock of the calls shrinks */
+		m->tick_ns = TICK_NS / config_int(config, "faxd", "media_speed");
 		pthread_condattr_t ca;
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -538,6 +543,7 @@ struct lines *lines_create(const struct config *config, const struct lines_callb
 		fax_ident_sanitise(line->ident, config_str(config, group, "ident"));
 		line->ecm = config_bool(config, group, "ecm");
 		line->v17 = config_bool(config, group, "v17");
+		line->t30_trace = config_bool(config, group, "t30_trace");
 		const char *const *dids = config_list(config, group, "dids");
 		line->dids = g_strdupv((char **)dids);
 		if (line->driver->init(line, config, group, error_r) < 0) {
@@ -889,6 +895,13 @@ void lines_dispatch(struct lines *lines)
 	}
 }
 
+void call_set_info(struct call *call, const char *text)
+{
+	pthread_mutex_lock(&call->lines->lock);
+	snprintf(call->info, sizeof(call->info), "%s", text);
+	pthread_mutex_unlock(&call->lines->lock);
+}
+
 int lines_snapshot(struct lines *lines, char **text_r)
 {
 	GString *s = g_string_new(NULL);
@@ -899,11 +912,15 @@ int lines_snapshot(struct lines *lines, char **text_r)
 		char num[64];
 		log_printable(num, sizeof(num), call->number != NULL ? call->number : "",
 			      call->number ? strlen(call->number) : 0);
-		g_string_append_printf(s, "%s %s %s %s page %d/%d rate %d%s%s\n", call->line->name,
+		pthread_mutex_lock(&lines->lock);
+		char info[CALL_INFO_MAX];
+		snprintf(info, sizeof(info), "%s", call->info);
+		pthread_mutex_unlock(&lines->lock);
+		g_string_append_printf(s, "%s %s %s %s page %d/%d rate %d%s%s%s%s\n", call->line->name,
 				       call->outgoing ? "out" : "in", num[0] != '\0' ? num : "-",
 				       call->phase != NULL ? call->phase : "-", call->page, call->pages_total,
-				       call->bit_rate, call->job_id != NULL ? " job " : "",
-				       call->job_id != NULL ? call->job_id : "");
+				       call->bit_rate, info[0] != '\0' ? " " : "", info,
+				       call->job_id != NULL ? " job " : "", call->job_id != NULL ? call->job_id : "");
 	}
 	*text_r = g_string_free(s, FALSE);
 	return 0;

@@ -14,6 +14,7 @@
 #include "faxd/line.h"
 
 #define LINE_TICK_SAMPLES 160 /* 20 ms at 8 kHz */
+#define CALL_INFO_MAX 96
 
 enum line_direction { LINE_DIRECTION_BOTH, LINE_DIRECTION_SEND, LINE_DIRECTION_RECEIVE };
 
@@ -71,6 +72,7 @@ struct line {
 	int busy; /* (D) calls placed or offered and not yet dispatched as ended */
 	char ident[FAX_IDENT_MAX + 1];
 	bool ecm, v17;
+	bool t30_trace; /* spandsp's T.30 flow as debug log lines */
 	char **dids; /* NULL-terminated; empty = any */
 };
 
@@ -101,6 +103,7 @@ struct call {
 	bool media_done; /* the end has been posted: no more commands */
 
 	/* (M) */
+	char info[CALL_INFO_MAX];     /* under lines->lock: the driver's words for faxctl watch */
 	enum fax_transport transport; /* what call_connect() gives the session: the line's, unless the
 					 driver negotiated otherwise (SIP: T.38 declined, audio taken) */
 	struct fax_session *session;  /* the near end: ours */
@@ -116,6 +119,8 @@ struct call {
 /* (M) Create the near fax session (sending for an outgoing call, receiving for an incoming one)
    with the line's transport; progress "training" follows from phase B. -1 on error. */
 int call_connect(struct call *call, const char **error_r);
+/* (M) The driver's state of the call for faxctl watch (e.g. "trunk=x media=t38"). */
+void call_set_info(struct call *call, const char *text);
 /* (M) Post a progress phase ("ringing", ...). */
 void call_post_phase(struct call *call, const char *phase);
 /* (M) The call is over with this report; the media thread frees media and posts done() after the

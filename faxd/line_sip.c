@@ -35,13 +35,15 @@
  * through faxd/udptl.c with the EC the answer gave), one without it falls back to G.711. Answering,
  * a T.38 line takes T.38 when offered. call->transport tells call_connect() which was agreed.
  *
- * Re-INVITEs (T.38 lines only, calls still on G.711): the far end's to T.38 is taken
- * (ua_reoffer); an incoming call offered G.711 only is answered on G.711 and asks for T.38 itself
- * REINVITE_DELAY_MS later (m=audio 0, m=image), staying on G.711 if refused. Either way a new
- * T.38 session replaces the audio one (switch_to_t38). Any other re-offer is refused with 488.
+ * Re-INVITEs (calls still on G.711): the far end's to T.38 is taken on a T.38 line, its G.711
+ * re-offer on any line (ua_reoffer); ours goes out t38_reinvite_delay_ms after the answer of an
+ * incoming call (t38_request) or of an outgoing one on a trunk with t38_offer = reinvite
+ * (m=audio 0, m=image), staying on G.711 if refused. Either way a new T.38 session replaces the
+ * audio one (switch_to_t38). Any other re-offer is refused with 488.
  *
- * XXX not yet: remembering peers that refuse T.38, registration, digest authentication, several
- * peers or failover.
+ * Trunks (faxd/sip_trunk.c): an outgoing call INVITEs the first usable trunk; a 5xx moves it to
+ * the next (try_again), a 488/415 to an offer with T.38 sends it again on G.711 only, and such
+ * refusals are remembered per trunk and number (learned fallback).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +62,9 @@
 #include "faxd/line_private.h"
 #include "faxd/rtp.h"
 #include "faxd/sdp.h"
+#include "faxd/sip_trunk.h"
 #include "faxd/sip_ua.h"
+#include "faxd/udpaddr.h"
 #include "faxd/udptl.h"
 
 #define SDP_MAX 2048
@@ -68,19 +72,22 @@
 #define END_GRACE_MS 500 /* media kept running around a hang-up, so the last frames arrive */
 #define RTP_TIMEOUT_S 20 /* no RTP from the far end for this long: the call is lost */
 #define MAX_DRAIN 64
-#define REINVITE_DELAY_MS                                                                                    \
-	200 /* answered on G.711 by a T.38 line: ask for T.38 after this */ /* datagrams read per tick at    \
-									       most */
+/* datagrams read per tick at most */
 
 struct sip_line {
 	struct sip_ua *ua;
 	bool obtained; /* (M) the media thread has taken the agent over */
 	char addr[SDP_ADDR_SIZE];
-	char peer[256]; /* HOST[:PORT], no scheme; "" = no outgoing calls */
+	struct sip_trunks *trunks; /* where outgoing calls go; none: incoming only */
 	char from_user[FAX_IDENT_MAX + 1];
 	int rtp_min, rtp_max, rtp_next;
 	bool pcmu_first;
-	bool t38; /* media = t38: offer and accept T.38 besides G.711 */
+	bool t38;	  /* media = t38: offer and accept T.38 besides G.711 */
+	bool t38_request; /* incoming calls answered on G.711 ask for T.38 */
+	int reinvite_delay_ms;
+	int64_t ring_timeout_us;
+	enum did_source { DID_REQUEST, DID_TO, DID_DIVERSION } did_source;
+	int loss_permille; /* tests: received datagrams dropped */
 	struct udptl_settings udptl;
 	uint32_t seed;
 	uint64_t sdp_version;
@@ -113,7 +120,18 @@ struct sip_line_call {
 	int64_t t, end_at, last_rx; /* samples of media time */
 	int64_t reinvite_at;	    /* send our T.38 re-INVITE then; -1 none */
 	bool reinvite_sent;	    /* waiting for its answer */
+	const char *reinvite_state; /* for faxctl watch: none, sent, accepted, refused, theirs */
+	/* outgoing */
+	int trunk;		 /* index in sl->trunks, -1 none (incoming) */
+	uint32_t tried;		 /* trunks tried by this call */
+	bool offered_t38;	 /* the pending INVITE offers T.38 */
+	bool t38_refused;	 /* 488/415 to T.38 on this call: G.711 only from now on */
+	int64_t ring_deadline;	 /* monotonic µs: CANCEL the INVITE then */
+	struct udptl_settings udptl_set; /* the trunk's (else the line's) */
+	uint32_t rng;		 /* simulated loss */
 };
+
+static int invite_next_trunk(struct sip_line_call *slc, const char **error_r);
 
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers */
@@ -130,43 +148,24 @@ static void finish(struct call *call, enum fax_outcome outcome, const char *text
 	call_finish(call, &r);
 }
 
-/* HOST:PORT or [V6]:PORT into its parts; -1 when malformed. */
-static int split_hostport(const char *text, char *host, size_t size, int *port_r)
+static struct sip_trunk *call_trunk(const struct sip_line_call *slc)
 {
-	const char *colon = strrchr(text, ':');
-	if (colon == NULL)
-		return -1;
-	const char *h = text;
-	size_t len = (size_t)(colon - text);
-	if (len >= 2 && h[0] == '[' && h[len - 1] == ']') {
-		h++;
-		len -= 2;
-	}
-	if (len == 0 || len >= size)
-		return -1;
-	memcpy(host, h, len);
-	host[len] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || port < 0 || port > 65535)
-		return -1;
-	*port_r = (int)port;
-	return 0;
+	return slc->sl->trunks != NULL ? sip_trunks_get(slc->sl->trunks, slc->trunk) : NULL;
 }
 
-static int to_sockaddr(const char *addr, int port, struct sockaddr_storage *ss, socklen_t *len_r)
+/* What faxctl watch shows of the call: trunk, media, re-INVITE state. */
+static void show_state(struct sip_line_call *slc)
 {
-	struct addrinfo hints = {
-	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST};
-	struct addrinfo *res;
-	char service[16];
-	snprintf(service, sizeof(service), "%d", port);
-	if (getaddrinfo(addr, service, &hints, &res) != 0)
-		return -1;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len_r = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
+	if (slc->call == NULL)
+		return;
+	const struct sip_trunk *trunk = call_trunk(slc);
+	const char *media = slc->state != SLC_MEDIA ? "-" : slc->t38 ? "t38"
+			    : slc->codec == FAX_CODEC_ULAW		     ? "pcmu"
+									     : "pcma";
+	char text[CALL_INFO_MAX];
+	snprintf(text, sizeof(text), "trunk=%s media=%s reinvite=%s", trunk != NULL ? trunk->name : "-", media,
+		 slc->reinvite_state);
+	call_set_info(slc->call, text);
 }
 
 /* A non-blocking UDP socket on an even port of the line's RTP range; *port_r. -1 when none is free. */
@@ -177,7 +176,7 @@ static int rtp_open(struct sip_line *sl, int *port_r)
 		int port = sl->rtp_min + 2 * ((sl->rtp_next + i) % span);
 		struct sockaddr_storage ss;
 		socklen_t len;
-		if (to_sockaddr(sl->addr, port, &ss, &len) < 0)
+		if (udpaddr_resolve(sl->addr, port, &ss, &len) < 0)
 			return -1;
 		int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
@@ -246,6 +245,10 @@ static struct sip_line_call *slc_new(struct line *line)
 	slc->line = line;
 	slc->fd = slc->ufd = -1;
 	slc->reinvite_at = -1;
+	slc->reinvite_state = "none";
+	slc->trunk = -1;
+	slc->udptl_set = slc->sl->udptl;
+	slc->rng = line_rand(&slc->sl->seed) | 1;
 	return slc;
 }
 
@@ -255,6 +258,9 @@ static void slc_free(struct sip_line_call *slc)
 		return;
 	if (slc->sip != NULL)
 		sip_call_set_ctx(slc->sip, NULL);
+	struct sip_trunk *trunk = slc->sl->trunks != NULL ? sip_trunks_get(slc->sl->trunks, slc->trunk) : NULL;
+	if (trunk != NULL)
+		trunk->active--;
 	if (slc->fd >= 0)
 		close(slc->fd);
 	if (slc->ufd >= 0)
@@ -280,14 +286,14 @@ struct media_choice {
 /* Media up with the far end as agreed: the session next. */
 static int start_media(struct sip_line_call *slc, const struct media_choice *mc, const char **error_r)
 {
-	if (to_sockaddr(mc->addr->addr, mc->port, &slc->remote, &slc->remote_len) < 0) {
+	if (udpaddr_resolve(mc->addr->addr, mc->port, &slc->remote, &slc->remote_len) < 0) {
 		*error_r = "sip: the far end's media address is not usable";
 		return -1;
 	}
 	slc->t38 = mc->kind == SDP_MEDIA_IMAGE;
 	slc->call->transport = slc->t38 ? FAX_TRANSPORT_T38 : FAX_TRANSPORT_AUDIO;
 	if (slc->t38) {
-		struct udptl_settings us = slc->sl->udptl;
+		struct udptl_settings us = slc->udptl_set;
 		us.ec = mc->ec;
 		if (mc->ec == UDPTL_EC_REDUNDANCY && us.redundancy_depth == 0)
 			us.redundancy_depth = UDPTL_DEFAULT_REDUNDANCY_DEPTH;
@@ -317,6 +323,7 @@ static int start_media(struct sip_line_call *slc, const struct media_choice *mc,
 	if (call_connect(slc->call, error_r) < 0)
 		return -1;
 	slc->state = SLC_MEDIA;
+	show_state(slc);
 	slc->t = slc->last_rx = 0;
 	slc->end_at = -1;
 	return 0;
@@ -325,6 +332,32 @@ static int start_media(struct sip_line_call *slc, const struct media_choice *mc,
 /* ---------------------------------------------------------------------------------------- */
 /* Agent callbacks (M) */
 
+/* The user part of a Diversion value (`<sip:+15551234567@host>;reason=...`, RFC 5806), or NULL. */
+static char *diversion_user(const char *value)
+{
+	const char *p = strstr(value, "sip:");
+	if (p == NULL)
+		p = strstr(value, "tel:");
+	if (p == NULL)
+		return NULL;
+	p += 4;
+	size_t n = strcspn(p, "@;>?");
+	return n > 0 ? g_strndup(p, n) : NULL;
+}
+
+/* The number the caller dialled, from where the line's did_source says. */
+static char *called_number(const struct sip_line *sl, const struct sip_invite_info *info)
+{
+	if (sl->did_source == DID_DIVERSION) {
+		char *user = diversion_user(info->diversion);
+		if (user != NULL)
+			return user;
+	}
+	if (sl->did_source == DID_TO && info->to_user[0] != '\0')
+		return g_strdup(info->to_user);
+	return g_strdup(info->request_user[0] != '\0' ? info->request_user : info->to_user);
+}
+
 static void ua_incoming(void *ctx, struct sip_call *sip, const struct sip_invite_info *info)
 {
 	struct line *line = ctx;
@@ -332,7 +365,7 @@ static void ua_incoming(void *ctx, struct sip_call *sip, const struct sip_invite
 	struct sip_line_call *slc = slc_new(line);
 	slc->sip = sip;
 	slc->state = SLC_OFFERED;
-	slc->did = g_strdup(info->request_user[0] != '\0' ? info->request_user : info->to_user);
+	slc->did = called_number(sl, info);
 	slc->caller_id = g_strdup(info->from_user[0] != '\0' ? info->from_user : info->from_display);
 	slc->offer = g_strdup(info->sdp);
 	sip_call_set_ctx(sip, slc);
@@ -401,19 +434,53 @@ static void send_t38_reinvite(struct sip_line_call *slc)
 	local.audio_declined = true;
 	char sdp[SDP_MAX];
 	if (slc->sip != NULL && sdp_write_offer(&local, sdp, sizeof(sdp)) > 0 &&
-	    sip_call_reinvite(slc->sip, sdp) == 0)
+	    sip_call_reinvite(slc->sip, sdp) == 0) {
+		log_info("line=%s call=%llu sip: asking for T.38 by re-INVITE (%s call)", slc->line->name,
+			 (unsigned long long)slc->call->id, slc->call->outgoing ? "outgoing" : "incoming");
 		slc->reinvite_sent = true;
+		slc->reinvite_state = "sent";
+		show_state(slc);
+	}
 }
 
 /* The far end re-INVITEs. On a T.38 line a call still on audio takes T.38 when offered (the
    gateway heard our CNG or CED): a new T.38 session replaces the audio one, whose T.30 starts
    again from phase A (spandsp 0.0.6 cannot hand a call over). Anything else is refused with 488
    and the call goes on as it was. */
+/* A re-offer of G.711 while on G.711 (a hold/resume, a new address, or a gateway's "fax
+   fallback" re-INVITE to G.711 VBD after T.38 was refused): the session goes on, the RTP now to
+   where the new answer says and in its codec. */
+static void update_audio(struct sip_line_call *slc, const struct sdp_answer_result *res)
+{
+	struct sockaddr_storage remote;
+	socklen_t len;
+	if (udpaddr_resolve(res->remote.addr, res->remote_port, &remote, &len) == 0) {
+		slc->remote = remote;
+		slc->remote_len = len;
+	}
+	if (res->payload_type != slc->sender.payload_type) {
+		slc->codec = res->codec == SDP_CODEC_PCMU ? FAX_CODEC_ULAW : FAX_CODEC_ALAW;
+		slc->sender.payload_type = (uint8_t)res->payload_type;
+		struct rtp_jitter_settings js = {
+		    .payload_type = (uint8_t)res->payload_type,
+		    .silence = res->codec == SDP_CODEC_PCMU ? RTP_SILENCE_PCMU : RTP_SILENCE_PCMA,
+		};
+		rtp_jitter_init(&slc->jitter, &js);
+	}
+	log_info("line=%s call=%llu sip: re-offer on G.711 taken (pt %d)", slc->line->name,
+		 (unsigned long long)slc->call->id, res->payload_type);
+	show_state(slc);
+}
+
+/* The far end re-INVITEs. A call still on G.711 takes T.38 when offered on a T.38 line (the
+   gateway heard our CNG or CED): a new T.38 session replaces the audio one, whose T.30 starts
+   again from phase A (spandsp 0.0.6 cannot hand a call over); G.711 offered again keeps the
+   session (update_audio). Anything else (T.38 back to audio, an offer we cannot take) is
+   refused with 488 and the call goes on as it was. */
 static void ua_reoffer(void *ctx, struct sip_call *sip, const char *sdp)
 {
 	struct sip_line_call *slc = sip_call_ctx(sip);
-	if (slc == NULL || slc->state != SLC_MEDIA || slc->t38 || slc->ufd < 0 || slc->end_at >= 0 ||
-	    sdp == NULL) {
+	if (slc == NULL || slc->state != SLC_MEDIA || slc->t38 || slc->end_at >= 0 || sdp == NULL) {
 		sip_call_answer_reoffer(sip, 488, NULL);
 		return;
 	}
@@ -424,23 +491,42 @@ static void ua_reoffer(void *ctx, struct sip_call *sip, const char *sdp)
 	int n = -1;
 	if (sdp_parse(sdp, strlen(sdp), offer, &error) == 0) {
 		struct sdp_local local;
-		local_sdp(slc->sl, slc->port, slc->image_port, &local);
+		local_sdp(slc->sl, slc->port, slc->ufd >= 0 ? slc->image_port : 0, &local);
 		n = sdp_answer(&local, offer, &res, answer, sizeof(answer));
 	}
 	g_free(offer);
-	if (n <= 0 || res.kind != SDP_MEDIA_IMAGE) {
+	if (n <= 0 || (res.kind != SDP_MEDIA_IMAGE && res.kind != SDP_MEDIA_AUDIO)) {
 		sip_call_answer_reoffer(sip, 488, NULL);
 		return;
 	}
 	if (sip_call_answer_reoffer(sip, 200, answer) < 0)
 		return;
-	slc->reinvite_at = -1; /* ours is not needed any more */
+	if (res.kind == SDP_MEDIA_AUDIO) {
+		update_audio(slc, &res);
+		return;
+	}
+	slc->reinvite_at = -1; /* ours is not needed any more (and one waiting out a 491 is dropped) */
+	slc->reinvite_sent = false;
+	slc->reinvite_state = "theirs";
 	struct media_choice mc = {.kind = SDP_MEDIA_IMAGE,
 				  .addr = &res.remote,
 				  .port = res.remote_port,
 				  .ec = res.t38_ec,
 				  .max_datagram = res.t38_max_datagram};
 	switch_to_t38(slc, &mc);
+}
+
+/* The far end refused our T.38 re-INVITE: the call stays on G.711; a destination that said
+   488/415 is remembered (outgoing calls: per trunk and number). */
+static void t38_reinvite_refused(struct sip_line_call *slc, int status)
+{
+	struct call *call = slc->call;
+	slc->reinvite_state = "refused";
+	log_info("line=%s call=%llu sip: T.38 refused (%d), staying on G.711", slc->line->name,
+		 (unsigned long long)call->id, status);
+	const struct sip_trunk *trunk = call_trunk(slc);
+	if (trunk != NULL && sip_ua_status_class(status) == SIP_FAILURE_NOT_ACCEPTABLE)
+		sip_trunks_learn_no_t38(slc->sl->trunks, trunk, call->number, time(NULL));
 }
 
 static void ua_answered(void *ctx, struct sip_call *sip, int status, const char *sdp)
@@ -456,11 +542,13 @@ static void ua_answered(void *ctx, struct sip_call *sip, int status, const char 
 	if (slc->state == SLC_MEDIA && slc->reinvite_sent) { /* our T.38 re-INVITE */
 		slc->reinvite_sent = false;
 		if (parsed && !slc->t38 && slc->end_at < 0 && choose_media(slc, ans, &mc) &&
-		    mc.kind == SDP_MEDIA_IMAGE)
+		    mc.kind == SDP_MEDIA_IMAGE) {
+			slc->reinvite_state = "accepted";
 			switch_to_t38(slc, &mc);
-		else if (!slc->t38)
-			log_info("line=%s call=%llu sip: T.38 refused (%d), staying on G.711",
-				 slc->line->name, (unsigned long long)call->id, status);
+		} else if (!slc->t38) {
+			t38_reinvite_refused(slc, status);
+		}
+		show_state(slc);
 		g_free(ans);
 		return;
 	}
@@ -479,7 +567,60 @@ static void ua_answered(void *ctx, struct sip_call *sip, int status, const char 
 		log_job(LOG_LEVEL_WARNING, call->job_id, "%s", error);
 		sip_call_bye(sip);
 		finish(call, FAX_OUTCOME_LINE, error);
+		return;
 	}
+	const struct sip_trunk *trunk = call_trunk(slc);
+	if (!slc->t38 && trunk != NULL && trunk->t38 && slc->ufd >= 0 && !slc->t38_refused &&
+	    trunk->t38_offer == SIP_T38_OFFER_REINVITE)
+		slc->reinvite_at = ms_samples(slc->sl->reinvite_delay_ms);
+}
+
+static enum fax_outcome failure_outcome(int status)
+{
+	switch (sip_ua_status_class(status)) {
+	case SIP_FAILURE_BUSY:
+		return FAX_OUTCOME_BUSY;
+	case SIP_FAILURE_INVALID_NUMBER:
+		return FAX_OUTCOME_INVALID_NUMBER;
+	case SIP_FAILURE_NO_ANSWER:
+		return FAX_OUTCOME_NO_ANSWER;
+	case SIP_FAILURE_OTHER:
+		return status == 403 || status == 603 ? FAX_OUTCOME_REJECTED : FAX_OUTCOME_LINE;
+	default: /* TRY_NEXT, NOT_ACCEPTABLE: our side or the trunk, worth another try */
+		return FAX_OUTCOME_LINE;
+	}
+}
+
+/* The call no longer holds a channel of its trunk. */
+static void leave_trunk(struct sip_line_call *slc)
+{
+	struct sip_trunk *trunk = call_trunk(slc);
+	if (trunk != NULL)
+		trunk->active--;
+	slc->trunk = -1;
+}
+
+/* A final refusal of our INVITE that another INVITE may get past: T.38 refused (488/415 to an
+   offer with T.38: the same trunk again on G.711 only, and the destination remembered), or the
+   trunk failing (5xx: the next trunk). True when a new INVITE went out. */
+static bool try_again(struct sip_line_call *slc, int status)
+{
+	struct sip_trunk *trunk = call_trunk(slc);
+	enum sip_failure class = sip_ua_status_class(status);
+	const char *error;
+	if (class == SIP_FAILURE_NOT_ACCEPTABLE && status != 606 && slc->offered_t38) {
+		log_job(LOG_LEVEL_INFO, slc->call->job_id, "sip: %d to T.38 from trunk=%s, again on G.711 only",
+			status, trunk->name);
+		sip_trunks_learn_no_t38(slc->sl->trunks, trunk, slc->call->number, time(NULL));
+		slc->t38_refused = true;
+		slc->tried &= ~(1u << slc->trunk);
+	} else if (class != SIP_FAILURE_TRY_NEXT) {
+		return false;
+	}
+	leave_trunk(slc);
+	if (invite_next_trunk(slc, &error) < 0)
+		return false;
+	return true;
 }
 
 static void ua_failed(void *ctx, struct sip_call *sip, int status, const char *phrase)
@@ -488,31 +629,17 @@ static void ua_failed(void *ctx, struct sip_call *sip, int status, const char *p
 	if (slc == NULL)
 		return;
 	slc->sip = NULL;
+	sip_call_set_ctx(sip, NULL);
 	if (slc->call == NULL || slc->call->finished)
 		return;
-	enum fax_outcome outcome;
-	switch (sip_ua_status_class(status)) {
-	case SIP_FAILURE_BUSY:
-		outcome = FAX_OUTCOME_BUSY;
-		break;
-	case SIP_FAILURE_INVALID_NUMBER:
-		outcome = FAX_OUTCOME_INVALID_NUMBER;
-		break;
-	case SIP_FAILURE_NO_ANSWER:
-		outcome = FAX_OUTCOME_NO_ANSWER;
-		break;
-	case SIP_FAILURE_OTHER:
-		outcome = status == 403 || status == 603 ? FAX_OUTCOME_REJECTED : FAX_OUTCOME_LINE;
-		break;
-	default: /* TRY_NEXT, NOT_ACCEPTABLE: our side or the trunk, worth another try */
-		outcome = FAX_OUTCOME_LINE;
-		break;
-	}
 	char text[96], p[64];
 	log_printable(p, sizeof(p), phrase != NULL ? phrase : "", phrase != NULL ? strlen(phrase) : 0);
+	const struct sip_trunk *trunk = call_trunk(slc);
 	snprintf(text, sizeof(text), "sip: %d %s", status, p);
-	log_job(LOG_LEVEL_INFO, slc->call->job_id, "%s", text);
-	finish(slc->call, outcome, text);
+	log_job(LOG_LEVEL_INFO, slc->call->job_id, "%s (trunk=%s)", text, trunk != NULL ? trunk->name : "-");
+	if (try_again(slc, status))
+		return;
+	finish(slc->call, failure_outcome(status), text);
 }
 
 static void ua_ended(void *ctx, struct sip_call *sip, enum sip_end why)
@@ -548,8 +675,47 @@ static void sl_free(struct sip_line *sl)
 	if (sl->ua != NULL && sip_ua_obtain(sl->ua) < 0)
 		log_error("sip: cannot take the SIP agent back from the media thread");
 	sip_ua_free(&sl->ua); /* after the calls: their BYEs go out without callbacks */
+	sip_trunks_free(&sl->trunks);
 	pthread_mutex_destroy(&sl->lock);
 	g_free(sl);
+}
+
+static void registered(void *ctx, struct sip_reg *reg, int status, const char *phrase)
+{
+	struct sip_trunk *trunk = ctx;
+	bool changed = (trunk->reg_status / 100 == 2) != (status / 100 == 2) || trunk->reg_status == 0;
+	trunk->reg_status = status;
+	char p[64];
+	log_printable(p, sizeof(p), phrase != NULL ? phrase : "", phrase != NULL ? strlen(phrase) : 0);
+	if (status / 100 == 2 && changed)
+		log_info("sip: trunk=%s registered (%d %s)", trunk->name, status, p);
+	else if (status / 100 != 2)
+		log_warning("sip: trunk=%s registration refused: %d %s", trunk->name, status, p);
+}
+
+/* REGISTER the trunks that want it; sofia refreshes them (on the media thread, which steps the agent). */
+static void register_trunks(struct line *line, struct sip_line *sl)
+{
+	for (int i = 0; i < sip_trunks_count(sl->trunks); i++) {
+		struct sip_trunk *t = sip_trunks_get(sl->trunks, i);
+		if (!t->do_register)
+			continue;
+		g_autofree char *registrar = g_strdup(t->registrar);
+		struct sip_register_params params = {
+		    .registrar = registrar,
+		    .user = t->username,
+		    .domain = t->from_domain != NULL ? t->from_domain : t->host,
+		    .proxy = t->proxy,
+		    .auth = {.username = t->username, .password = t->password},
+		    .expires = t->register_expires,
+		    .state = registered,
+		    .ctx = t,
+		};
+		t->reg = sip_ua_register(sl->ua, &params);
+		if (t->reg == NULL)
+			log_warning("line=%s trunk=%s: registrar %s is not a SIP URI", line->name, t->name,
+				    t->registrar);
+	}
 }
 
 static int sip_init(struct line *line, const struct config *config, const char *group, const char **error_r)
@@ -561,16 +727,8 @@ static int sip_init(struct line *line, const struct config *config, const char *
 	line->drv = sl;
 	line->realtime = true; /* the far end's clock is real */
 	int port;
-	if (split_hostport(config_str(config, group, "sip_listen"), sl->addr, sizeof(sl->addr), &port) < 0) {
+	if (udpaddr_split(config_str(config, group, "sip_listen"), sl->addr, sizeof(sl->addr), &port) < 0) {
 		*error_r = "sip line: sip_listen must be ADDRESS:PORT";
-		goto fail;
-	}
-	const char *peer = config_str(config, group, "sip_peer");
-	if (g_str_has_prefix(peer, "sip:"))
-		peer += 4;
-	snprintf(sl->peer, sizeof(sl->peer), "%s", peer);
-	if (strpbrk(sl->peer, "@;?<> \t") != NULL) {
-		*error_r = "sip line: sip_peer must be HOST[:PORT]";
 		goto fail;
 	}
 	sl->rtp_min = (int)config_int(config, group, "rtp_port_min") & ~1;
@@ -587,6 +745,25 @@ static int sip_init(struct line *line, const struct config *config, const char *
 		       : depth > 0			       ? UDPTL_EC_REDUNDANCY
 							       : UDPTL_EC_NONE;
 	sl->udptl.redundancy_depth = depth;
+	sl->t38_request = config_bool(config, group, "t38_request");
+	sl->reinvite_delay_ms = (int)config_int(config, group, "t38_reinvite_delay_ms");
+	sl->ring_timeout_us = config_int(config, group, "ring_timeout") * 1000000;
+	const char *did_source = config_str(config, group, "did_source");
+	sl->did_source = strcmp(did_source, "to") == 0		? DID_TO
+			 : strcmp(did_source, "diversion") == 0 ? DID_DIVERSION
+								: DID_REQUEST;
+	sl->loss_permille = (int)config_int(config, group, "loss_permille");
+	const char *offer = config_str(config, group, "t38_offer");
+	struct sip_trunk_defaults defaults = {
+	    .t38 = sl->t38,
+	    .t38_offer = strcmp(offer, "reinvite") == 0 ? SIP_T38_OFFER_REINVITE
+			 : strcmp(offer, "none") == 0	    ? SIP_T38_OFFER_NONE
+							    : SIP_T38_OFFER_FIRST,
+	    .udptl = sl->udptl,
+	    .fallback_ttl_s = (unsigned)config_int(config, group, "t38_fallback_ttl"),
+	};
+	if (sip_trunks_load(config, line->name, group, &defaults, &sl->trunks, error_r) < 0)
+		goto fail;
 	/* the ident's digits (and +) as our user name, e.g. +12125550100 */
 	size_t n = 0;
 	for (const char *p = line->ident; *p != '\0' && n < FAX_IDENT_MAX; p++)
@@ -602,6 +779,13 @@ static int sip_init(struct line *line, const struct config *config, const char *
 	sip_ua_settings_default(&set);
 	set.addr = sl->addr;
 	set.port = port;
+	set.session_expires = (unsigned)config_int(config, group, "session_expires");
+	set.min_se = (unsigned)config_int(config, group, "min_se");
+	const char *tls_dir = config_str(config, group, "tls_certificate_dir");
+	set.tls_dir = tls_dir[0] != '\0' ? tls_dir : NULL;
+	for (int i = 0; i < sip_trunks_count(sl->trunks); i++)
+		if (strcmp(sip_trunks_get(sl->trunks, i)->transport, "udp") != 0)
+			set.tcp = true; /* TCP (and TLS) connections need the stream transports */
 	struct sip_ua_callbacks cb = {
 	    .ctx = line,
 	    .incoming = ua_incoming,
@@ -613,12 +797,13 @@ static int sip_init(struct line *line, const struct config *config, const char *
 	sl->ua = sip_ua_create(&set, &cb, error_r);
 	if (sl->ua == NULL)
 		goto fail;
+	register_trunks(line, sl);
 	if (sip_ua_release(sl->ua) < 0) {
 		*error_r = "sip line: cannot hand the SIP agent to the media thread";
 		goto fail;
 	}
-	log_info("line=%s SIP on %s:%d peer=%s", line->name, sl->addr, sip_ua_port(sl->ua),
-		 sl->peer[0] != '\0' ? sl->peer : "-");
+	log_info("line=%s SIP on %s:%d trunks=%d", line->name, sl->addr, sip_ua_port(sl->ua),
+		 sip_trunks_count(sl->trunks));
 	return 0;
 fail:
 	sl_free(sl);
@@ -680,6 +865,69 @@ static void sip_media_stop(struct line *line)
 		sl->obtained = false;
 }
 
+/* The number as dialled: digits, * # + only, so it cannot break the URI. */
+static void dial_user(const char *number, char *user, size_t size)
+{
+	size_t n = 0;
+	for (const char *p = number; *p != '\0' && n + 1 < size; p++)
+		if (strchr("0123456789*#+", *p) != NULL)
+			user[n++] = *p;
+	user[n] = '\0';
+}
+
+/* INVITE through the next trunk not tried yet: 0, or -1 when none is left or the request
+   cannot be made (*error_r). */
+static int invite_next_trunk(struct sip_line_call *slc, const char **error_r)
+{
+	struct sip_line *sl = slc->sl;
+	struct call *call = slc->call;
+	int index = sip_trunks_pick(sl->trunks, slc->tried);
+	if (index < 0) {
+		*error_r = "sip: no trunk left to try";
+		return -1;
+	}
+	struct sip_trunk *trunk = sip_trunks_get(sl->trunks, index);
+	slc->trunk = index;
+	slc->tried |= 1u << index;
+	trunk->active++;
+	slc->udptl_set = trunk->udptl;
+	if (sip_trunks_no_t38(sl->trunks, trunk, call->number, time(NULL)))
+		slc->t38_refused = true;
+	bool t38_ok = trunk->t38 && slc->ufd >= 0 && !slc->t38_refused;
+	slc->offered_t38 = t38_ok && trunk->t38_offer == SIP_T38_OFFER_FIRST;
+	struct sdp_local local;
+	local_sdp(sl, slc->port, slc->offered_t38 ? slc->image_port : 0, &local);
+	char sdp[SDP_MAX];
+	if (sdp_write_offer(&local, sdp, sizeof(sdp)) < 0) {
+		*error_r = "sip: cannot write our SDP offer";
+		return -1;
+	}
+	char user[64];
+	dial_user(call->number, user, sizeof(user));
+	g_autofree char *uri = sip_trunk_uri(trunk, user);
+	struct sip_invite_params params = {
+	    .to_uri = uri,
+	    .from_user = trunk->from_user != NULL	? trunk->from_user
+			 : sl->from_user[0] != '\0' ? sl->from_user
+						     : NULL,
+	    .from_host = trunk->from_domain,
+	    .proxy = trunk->proxy,
+	    .auth = {.username = trunk->username, .password = trunk->password},
+	    .sdp = sdp,
+	    .ctx = slc,
+	};
+	slc->sip = sip_ua_call(sl->ua, &params);
+	if (slc->sip == NULL) {
+		*error_r = "sip: the URI cannot be used";
+		return -1;
+	}
+	slc->ring_deadline = g_get_monotonic_time() + sl->ring_timeout_us;
+	log_job(LOG_LEVEL_INFO, call->job_id, "sip: INVITE %s trunk=%s t38=%s rtp=%s:%d", uri, trunk->name,
+		slc->offered_t38 ? "offered" : "no", sl->addr, slc->port);
+	show_state(slc);
+	return 0;
+}
+
 static void sip_place(struct call *call)
 {
 	struct sip_line *sl = call->line->drv;
@@ -687,8 +935,8 @@ static void sip_place(struct call *call)
 	slc->call = call;
 	slc->state = SLC_CALLING;
 	call->drv = slc;
-	if (sl->peer[0] == '\0') {
-		finish(call, FAX_OUTCOME_LINE, "sip: the line has no sip_peer");
+	if (sip_trunks_count(sl->trunks) == 0) {
+		finish(call, FAX_OUTCOME_LINE, "sip: the line has no trunk (sip_peer or [trunk])");
 		return;
 	}
 	int port, image_port;
@@ -698,27 +946,12 @@ static void sip_place(struct call *call)
 		finish(call, FAX_OUTCOME_LINE, "sip: no free RTP port");
 		return;
 	}
-	struct sdp_local local;
-	local_sdp(sl, port, image_port, &local);
-	char sdp[SDP_MAX];
-	if (sdp_write_offer(&local, sdp, sizeof(sdp)) < 0) {
-		finish(call, FAX_OUTCOME_LINE, "sip: cannot write our SDP offer");
+	const char *error;
+	if (invite_next_trunk(slc, &error) < 0) {
+		log_job(LOG_LEVEL_WARNING, call->job_id, "%s", error);
+		finish(call, FAX_OUTCOME_LINE, error);
 		return;
 	}
-	/* the number as dialled: digits, * # + only, so it cannot break the URI */
-	char user[64];
-	size_t n = 0;
-	for (const char *p = call->number; *p != '\0' && n + 1 < sizeof(user); p++)
-		if (strchr("0123456789*#+", *p) != NULL)
-			user[n++] = *p;
-	user[n] = '\0';
-	g_autofree char *uri = g_strdup_printf("sip:%s@%s", user, sl->peer);
-	slc->sip = sip_ua_invite(sl->ua, uri, sl->from_user[0] != '\0' ? sl->from_user : NULL, sdp, slc);
-	if (slc->sip == NULL) {
-		finish(call, FAX_OUTCOME_INVALID_NUMBER, "sip: the URI cannot be used");
-		return;
-	}
-	log_job(LOG_LEVEL_DEBUG, call->job_id, "sip: INVITE %s rtp=%s:%d", uri, sl->addr, port);
 	call_post_phase(call, "ringing");
 }
 
@@ -774,8 +1007,8 @@ static void sip_answer(struct call *call)
 		finish(call, FAX_OUTCOME_LINE, error);
 		return;
 	}
-	if (sl->t38 && !slc->t38) /* the caller offered G.711 only: ask for T.38 once up */
-		slc->reinvite_at = ms_samples(REINVITE_DELAY_MS);
+	if (sl->t38 && sl->t38_request && !slc->t38) /* the caller offered G.711 only: ask for T.38 */
+		slc->reinvite_at = ms_samples(sl->reinvite_delay_ms);
 }
 
 static void sip_reject(struct call *call)
@@ -797,6 +1030,12 @@ static void hang_up_sip(struct sip_line_call *slc)
 		sip_call_cancel(slc->sip);
 	else
 		sip_call_bye(slc->sip);
+}
+
+/* Simulated loss of a received datagram (tests: loss_permille). */
+static bool lost(struct sip_line_call *slc)
+{
+	return slc->sl->loss_permille > 0 && (int)(line_rand(&slc->rng) % 1000) < slc->sl->loss_permille;
 }
 
 static void media_tick(struct sip_line_call *slc, int n)
@@ -821,6 +1060,8 @@ static void media_tick(struct sip_line_call *slc, int n)
 			break;
 		}
 		struct rtp_packet pkt;
+		if (lost(slc))
+			continue;
 		if (rtp_decode(buf, (size_t)got, &pkt) == 0 &&
 		    rtp_jitter_put(&slc->jitter, &pkt) != RTP_JITTER_REFUSED)
 			slc->last_rx = slc->t;
@@ -853,6 +1094,8 @@ static void t38_tick(struct sip_line_call *slc, int n)
 				continue;
 			break;
 		}
+		if (lost(slc))
+			continue;
 		if (udptl_decode(slc->udptl, buf, (size_t)got, deliver_ifp, call->session) >= 0)
 			slc->last_rx = slc->t;
 	}
@@ -879,6 +1122,12 @@ static void sip_t38_tx(struct call *call, const uint8_t *ifp, size_t len, int co
 static void sip_tick(struct call *call, int n)
 {
 	struct sip_line_call *slc = call->drv;
+	if (slc->state == SLC_CALLING && slc->sip != NULL && g_get_monotonic_time() >= slc->ring_deadline) {
+		log_job(LOG_LEVEL_INFO, call->job_id, "sip: no answer in %lld s, CANCEL",
+			(long long)(slc->sl->ring_timeout_us / 1000000));
+		slc->ring_deadline = INT64_MAX; /* the 487 to the INVITE ends the call as no answer */
+		sip_call_cancel(slc->sip);
+	}
 	if (slc->state != SLC_MEDIA)
 		return; /* ringing: the agent's callbacks move the call on */
 	slc->t += n;

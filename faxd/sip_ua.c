@@ -33,6 +33,15 @@ struct sip_ua {
 	char addr[64];
 	bool closing, shutdown_done;
 	struct sip_call *calls;
+	struct sip_reg *regs;
+};
+
+struct sip_reg {
+	struct sip_reg *next;
+	struct sip_call *handle; /* holds the nua handle; reg points back here */
+	int status;
+	void (*state)(void *ctx, struct sip_reg *reg, int status, const char *phrase);
+	void *ctx;
 };
 
 struct sip_call {
@@ -49,6 +58,9 @@ struct sip_call {
 	char *offer_out;              /* our INVITE/re-INVITE SDP awaiting its answer */
 	char *offer_in;               /* the far end's re-INVITE SDP awaiting our answer */
 	su_timer_t *retry_timer;      /* 491 back-off */
+	char *auth_user, *auth_pass;  /* digest credentials, or NULL */
+	bool auth_tried;              /* one challenge answered for the pending request */
+	struct sip_reg *reg;          /* a registration's handle, not a call */
 };
 
 void sip_ua_settings_default(struct sip_ua_settings *set)
@@ -143,6 +155,8 @@ static void call_free(struct sip_call *call)
 	free(call->remote_sdp);
 	free(call->offer_out);
 	free(call->offer_in);
+	free(call->auth_user);
+	free(call->auth_pass);
 	free(call);
 }
 
@@ -165,6 +179,25 @@ static void retry_reinvite(struct sip_ua *ua, su_timer_t *timer, struct sip_call
 {
 	if (call->established && call->offer_out != NULL)
 		send_invite(call);
+}
+
+/* A 401/407 to our request: answer the challenge once with the handle's credentials, for the
+   realm it names (sofia's format "scheme:\"realm\":user:password", the realm with its quotes).
+   True when the request went out again. */
+static bool authenticate(struct sip_call *call, int status, const sip_t *sip)
+{
+	if ((status != 401 && status != 407) || call->auth_user == NULL || call->auth_tried || sip == NULL)
+		return false;
+	const msg_auth_t *au = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+	const char *realm = au != NULL ? msg_params_find(au->au_params, "realm=") : NULL;
+	if (realm == NULL || au->au_scheme == NULL)
+		return false;
+	char *credentials = su_sprintf(NULL, "%s:%s:%s:%s", au->au_scheme, realm, call->auth_user,
+				       call->auth_pass != NULL ? call->auth_pass : "");
+	call->auth_tried = true;
+	nua_authenticate(call->nh, NUTAG_AUTH(credentials), TAG_END());
+	su_free(NULL, credentials);
+	return true;
 }
 
 static void incoming_invite(struct sip_ua *ua, nua_handle_t *nh, const sip_t *sip)
@@ -217,8 +250,9 @@ static void reinvite_in(struct sip_call *call, nua_handle_t *nh, const sip_t *si
 static void invite_response(struct sip_call *call, int status, const char *phrase, const sip_t *sip)
 {
 	struct sip_ua *ua = call->ua;
-	if (status < 200)
+	if (status < 200 || authenticate(call, status, sip))
 		return;
+	call->auth_tried = false;
 	if (call->established && !call->reinvite_pending)
 		return; /* a session refresh sofia sent on its own */
 	if (!call->established) {
@@ -251,6 +285,17 @@ static void invite_response(struct sip_call *call, int status, const char *phras
 		ua->cb.answered(ua->cb.ctx, call, status, status < 300 ? answer : NULL);
 }
 
+static void register_response(struct sip_call *handle, int status, const char *phrase, const sip_t *sip)
+{
+	if (status < 200 || authenticate(handle, status, sip))
+		return;
+	handle->auth_tried = false; /* the refresh may be challenged again */
+	struct sip_reg *reg = handle->reg;
+	reg->status = status;
+	if (reg->state != NULL && !handle->ua->closing)
+		reg->state(reg->ctx, reg, status, phrase);
+}
+
 static void call_terminated(struct sip_call *call)
 {
 	struct sip_ua *ua = call->ua;
@@ -270,8 +315,12 @@ static void nua_event(nua_event_t event, int status, const char *phrase, nua_t *
 			reinvite_in(call, nh, sip);
 		break;
 	case nua_r_invite:
-		if (call != NULL)
+		if (call != NULL && call->reg == NULL)
 			invite_response(call, status, phrase, sip);
+		break;
+	case nua_r_register:
+		if (call != NULL && call->reg != NULL)
+			register_response(call, status, phrase, sip);
 		break;
 	case nua_i_bye:
 		if (call != NULL)
@@ -347,7 +396,14 @@ struct sip_ua *sip_ua_create(const struct sip_ua_settings *set, const struct sip
 	else
 		snprintf(port, sizeof(port), "%d", set->port);
 	snprintf(url, sizeof(url), "sip:%s:%s%s", ua->addr, port, set->tcp ? "" : ";transport=udp");
+	char sips[128] = "";
+	if (set->tls_dir != NULL && set->port != 0)
+		snprintf(sips, sizeof(sips), "sips:%s:%d", ua->addr, set->port + 1);
 	ua->nua = nua_create(ua->root, nua_event, ua, NUTAG_URL(url), NUTAG_MEDIA_ENABLE(0),
+			     TAG_IF(sips[0] != '\0', NUTAG_SIPS_URL(sips)),
+			     TAG_IF(set->tls_dir != NULL, NUTAG_CERTIFICATE_DIR(set->tls_dir)),
+			     /* no RFC 5626 keep-alives or NAT probing towards trunks: plain RFC 3261 */
+			     NUTAG_OUTBOUND("no-options-keepalive no-validate no-natify"),
 			     NUTAG_SESSION_TIMER(set->session_expires), NUTAG_MIN_SE(set->min_se),
 			     NUTAG_SESSION_REFRESHER(nua_any_refresher), NUTAG_UPDATE_REFRESH(1),
 			     SIPTAG_USER_AGENT_STR(set->user_agent != NULL ? set->user_agent : SIP_UA_DEFAULT_USER_AGENT),
@@ -371,6 +427,17 @@ fail:
 	return NULL;
 }
 
+static void reg_handle_free(struct sip_call *handle)
+{
+	if (handle->nh != NULL) {
+		nua_handle_bind(handle->nh, NULL);
+		nua_handle_destroy(handle->nh);
+	}
+	free(handle->auth_user);
+	free(handle->auth_pass);
+	free(handle);
+}
+
 void sip_ua_free(struct sip_ua **uap)
 {
 	struct sip_ua *ua = *uap;
@@ -385,6 +452,12 @@ void sip_ua_free(struct sip_ua **uap)
 	}
 	while (ua->calls != NULL)
 		call_free(ua->calls);
+	while (ua->regs != NULL) {
+		struct sip_reg *reg = ua->regs;
+		ua->regs = reg->next;
+		reg_handle_free(reg->handle);
+		free(reg);
+	}
 	if (ua->nua != NULL)
 		nua_destroy(ua->nua);
 	if (ua->root != NULL)
@@ -413,26 +486,103 @@ int sip_ua_port(const struct sip_ua *ua)
 	return ua->port;
 }
 
-struct sip_call *sip_ua_invite(struct sip_ua *ua, const char *to_uri, const char *from_user, const char *sdp,
-			       void *call_ctx)
+/* A URI as sofia's To header, checked: NULL when it is not a usable SIP URI. */
+static sip_to_t *make_uri(su_home_t *home, const char *uri)
 {
-	sip_to_t *to = sip_to_make(ua->home, to_uri);
+	sip_to_t *to = sip_to_make(home, uri);
 	if (to == NULL || to->a_url->url_type == url_invalid || to->a_url->url_host == NULL) {
-		su_free(ua->home, to);
+		su_free(home, to);
 		return NULL;
 	}
+	return to;
+}
+
+/* The outbound proxy as a pre-loaded Route (RFC 3261 §8.1.2): loose routing, so ";lr". */
+static char *route_for(const char *proxy)
+{
+	if (proxy == NULL || proxy[0] == '\0')
+		return NULL;
+	bool lr = strstr(proxy, ";lr") != NULL;
+	return su_sprintf(NULL, "<%s%s%s>", strncmp(proxy, "sip", 3) == 0 ? "" : "sip:", proxy, lr ? "" : ";lr");
+}
+
+static void set_credentials(struct sip_call *call, const struct sip_credentials *auth)
+{
+	if (auth->username == NULL || auth->username[0] == '\0')
+		return;
+	call->auth_user = xstrdup_or_null(auth->username);
+	call->auth_pass = xstrdup_or_null(auth->password != NULL ? auth->password : "");
+}
+
+struct sip_call *sip_ua_call(struct sip_ua *ua, const struct sip_invite_params *params)
+{
+	sip_to_t *to = make_uri(ua->home, params->to_uri);
+	if (to == NULL)
+		return NULL;
 	char from[256];
-	snprintf(from, sizeof(from), "<sip:%s@%s:%d>", from_user != NULL ? from_user : "faxgate", ua->addr, ua->port);
-	struct sip_call *call = call_new(ua, NULL, call_ctx, true);
-	call->nh = nua_handle(ua->nua, call, SIPTAG_TO(to), SIPTAG_FROM_STR(from), TAG_END());
+	const char *user = params->from_user != NULL ? params->from_user : "faxgate";
+	if (params->from_host != NULL && params->from_host[0] != '\0')
+		snprintf(from, sizeof(from), "<sip:%s@%s>", user, params->from_host);
+	else
+		snprintf(from, sizeof(from), "<sip:%s@%s:%d>", user, ua->addr, ua->port);
+	char *route = route_for(params->proxy);
+	struct sip_call *call = call_new(ua, NULL, params->ctx, true);
+	call->nh = nua_handle(ua->nua, call, SIPTAG_TO(to), SIPTAG_FROM_STR(from),
+			      TAG_IF(route != NULL, SIPTAG_ROUTE_STR(route)), TAG_END());
 	su_free(ua->home, to);
+	su_free(NULL, route);
 	if (call->nh == NULL) {
 		call_free(call);
 		return NULL;
 	}
-	call->offer_out = xstrdup_or_null(sdp);
+	set_credentials(call, &params->auth);
+	call->offer_out = xstrdup_or_null(params->sdp);
 	send_invite(call);
 	return call;
+}
+
+struct sip_call *sip_ua_invite(struct sip_ua *ua, const char *to_uri, const char *from_user, const char *sdp,
+			       void *call_ctx)
+{
+	struct sip_invite_params params = {.to_uri = to_uri, .from_user = from_user, .sdp = sdp, .ctx = call_ctx};
+	return sip_ua_call(ua, &params);
+}
+
+struct sip_reg *sip_ua_register(struct sip_ua *ua, const struct sip_register_params *params)
+{
+	char aor[256];
+	snprintf(aor, sizeof(aor), "sip:%s@%s", params->user, params->domain);
+	sip_to_t *to = make_uri(ua->home, aor);
+	sip_to_t *registrar = make_uri(ua->home, params->registrar);
+	su_free(ua->home, registrar);
+	if (to == NULL || registrar == NULL) {
+		su_free(ua->home, to);
+		return NULL;
+	}
+	struct sip_reg *reg = calloc(1, sizeof(*reg));
+	struct sip_call *handle = calloc(1, sizeof(*handle));
+	if (reg == NULL || handle == NULL)
+		abort();
+	*reg = (struct sip_reg){.handle = handle, .state = params->state, .ctx = params->ctx, .next = ua->regs};
+	ua->regs = reg;
+	handle->ua = ua;
+	handle->reg = reg;
+	set_credentials(handle, &params->auth);
+	char *route = route_for(params->proxy);
+	char expires[16];
+	snprintf(expires, sizeof(expires), "%u", params->expires);
+	handle->nh = nua_handle(ua->nua, handle, SIPTAG_TO(to), SIPTAG_FROM(to), TAG_END());
+	if (handle->nh != NULL)
+		nua_register(handle->nh, NUTAG_REGISTRAR(params->registrar), SIPTAG_EXPIRES_STR(expires),
+			     TAG_IF(route != NULL, SIPTAG_ROUTE_STR(route)), TAG_END());
+	su_free(ua->home, to);
+	su_free(NULL, route);
+	return reg;
+}
+
+int sip_reg_status(const struct sip_reg *reg)
+{
+	return reg->status;
 }
 
 void *sip_call_ctx(const struct sip_call *call)
@@ -487,6 +637,12 @@ int sip_call_answer_reoffer(struct sip_call *call, int status, const char *sdp)
 	if (call->offer_in == NULL || status < 200 || (status < 300 && sdp == NULL))
 		return -1;
 	if (status < 300) {
+		if (call->reinvite_pending && call->retry_timer != NULL) {
+			/* ours is waiting out a 491 and theirs won the glare: ours is dropped */
+			su_timer_reset(call->retry_timer);
+			call->reinvite_pending = false;
+			replace(&call->offer_out, NULL);
+		}
 		replace(&call->remote_sdp, call->offer_in);
 		call->offer_in = NULL;
 		replace(&call->local_sdp, xstrdup_or_null(sdp));

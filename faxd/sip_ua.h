@@ -29,6 +29,8 @@ struct sip_ua_settings {
 	const char *addr;          /* numeric address to bind (default SIP_UA_DEFAULT_ADDR) */
 	int port;                  /* 0 = a free port chosen by the system (see sip_ua_port()) */
 	bool tcp;                  /* also listen on TCP (UDP always) */
+	const char *tls_dir;       /* also listen on TLS (sips:, port + 1) with the certificate
+				      agent.pem (and CA cafile.pem) of this directory; NULL = no TLS */
 	unsigned session_expires;  /* RFC 4028 interval; 0 = no session timer */
 	unsigned min_se;
 	const char *user_agent;
@@ -97,9 +99,45 @@ int sip_ua_obtain(struct sip_ua *ua);
 /* The UDP port actually bound. */
 int sip_ua_port(const struct sip_ua *ua);
 
-/* A new outgoing call; NULL if the URI cannot be used. call_ctx is the application's. */
+/* Digest credentials (RFC 3261 §22, RFC 2617): answer one 401/407 challenge per request, for
+   whatever realm the challenge names. */
+struct sip_credentials {
+	const char *username; /* NULL = no credentials: a challenge is a final failure */
+	const char *password;
+};
+
+struct sip_invite_params {
+	const char *to_uri;    /* sip:NUMBER@HOST[:PORT][;transport=tcp|tls] */
+	const char *from_user; /* NULL = "faxgate" */
+	const char *from_host; /* NULL = our address and port */
+	const char *proxy;     /* outbound proxy URI (every request of the call goes there), or NULL */
+	struct sip_credentials auth;
+	const char *sdp;
+	void *ctx; /* the application's */
+};
+
+/* A new outgoing call; NULL if a URI cannot be used. */
+struct sip_call *sip_ua_call(struct sip_ua *ua, const struct sip_invite_params *params);
+/* The same with only a destination, a From user and the SDP. */
 struct sip_call *sip_ua_invite(struct sip_ua *ua, const char *to_uri, const char *from_user, const char *sdp,
 			       void *call_ctx);
+
+/* Registration (RFC 3261 §10) of sip:USER@DOMAIN at a registrar, refreshed by sofia before it
+   expires and removed when the agent shuts down. state() is called after every final answer to a
+   REGISTER (after a digest challenge has been answered): status 200 = registered. */
+struct sip_reg;
+struct sip_register_params {
+	const char *registrar; /* sip:HOST[:PORT][;transport=...] */
+	const char *user, *domain;
+	const char *proxy; /* or NULL */
+	struct sip_credentials auth;
+	unsigned expires; /* s asked for; the registrar may grant less */
+	void (*state)(void *ctx, struct sip_reg *reg, int status, const char *phrase);
+	void *ctx;
+};
+struct sip_reg *sip_ua_register(struct sip_ua *ua, const struct sip_register_params *params);
+/* Registrations are freed with the agent; the last state, 0 before any answer. */
+int sip_reg_status(const struct sip_reg *reg);
 void *sip_call_ctx(const struct sip_call *call);
 void sip_call_set_ctx(struct sip_call *call, void *call_ctx);
 
@@ -111,6 +149,8 @@ int sip_call_reject(struct sip_call *call, int status);
 /* Established call. A re-INVITE we send while one is pending is refused (-1); one refused by the
    far end with 491 is sent again after the RFC 3261 §14.1 delay, without the application. */
 int sip_call_reinvite(struct sip_call *call, const char *sdp);
+/* A 2xx to the far end's re-offer drops a re-INVITE of ours that is waiting out a 491 (theirs
+   won the glare): no answered() comes for ours. */
 int sip_call_answer_reoffer(struct sip_call *call, int status, const char *sdp);
 int sip_call_bye(struct sip_call *call);
 /* Outgoing call not answered yet. */

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The SIP line (faxd/line_sip.c) between two real faxd: A sends a job over SIP on loopback, with
 G.711 (PCMA) RTP or T.38 over UDPTL offered in the first INVITE; B answers and stores it. Real
-time: a one-page fax takes some 15 s."""
+time: a one-page fax takes some 15 s. The calls are captured (dumpcap) and decoded by tshark, an
+independent SIP/SDP/RTP/T.38 implementation: no packet of ours may be malformed."""
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import time
 
 import pytest
 
+import capture
 from conftest import ROOT, Home, prog, wait_for
 from test_faxd import MKFAXTIFF, send, show
 
@@ -55,13 +58,122 @@ def pair(tmp_path):
     pa, pb = free_udp_port(), free_udp_port()
     configure(a, "+1 212 555 0101", pa, pb, 31000)
     configure(b, "+1 212 555 0102", pb, pa, 32000)
+    a.sip_port, a.rtp_ports = pa, (31000, 31099)
+    b.sip_port, b.rtp_ports = pb, (32000, 32099)
     yield a, b
     a.stop_all()
     b.stop_all()
 
 
+@pytest.fixture
+def sip_capture(pair, tmp_path):
+    """dumpcap on loopback for the pair's SIP ports and RTP/UDPTL port ranges, capturing before
+    the test starts any faxd; the test stops it (stop()) to decode the file, else the teardown."""
+    a, b = pair
+    with capture.Capture(tmp_path / "sip.pcapng", ports=(a.sip_port, b.sip_port),
+                         ranges=(a.rtp_ports, b.rtp_ports)) as cap:
+        yield cap
+
+
+# tshark's T.38 dissector reassembles per direction and does not recognise a repeated datagram
+# (same sequence number, same bytes: spandsp asks for `count` copies of indicator and end-of-data
+# IFPs, udptl.h). The first copy of a t4-non-ecm-sig-end ends the reassembly; the later copies
+# find none and are flagged Error/Malformed with this text (copies of HDLC ends get a Note).
+T38_REPEAT_ERROR = "[RECEIVED END OF FRAGMENT W/OUT ANY FRAGMENT DATA]"
+
+
+def split_errors(frames):
+    """tshark's error frames: (real ones, repeats of a datagram decoded without error before)."""
+    err = {f["frame.number"] for f in capture.errors(frames)}
+    clean, real, repeats = set(), [], []
+    for f in frames:
+        key = (f["udp.srcport"], f["udp.dstport"], f["udp.payload"])
+        if f["frame.number"] not in err:
+            clean.add(key)
+        elif key in clean and set(f["_ws.expert.message"].split(";")) == {T38_REPEAT_ERROR}:
+            repeats.append(f)
+        else:
+            real.append(f)
+    return real, repeats
+
+
+def in_ports(port, ports):
+    return port != "" and ports[0] <= int(port) <= ports[1]
+
+
+def check_capture(cap, a, b, media):
+    """Decode A's call to B with tshark: SIP dialog with SDP, then PCMA both ways or T.38 with
+    the T.30 frames of the call; nothing malformed. Only our packets count: the SIP ports' and the
+    media port pairs of the SDP (other tests running at the same time on this host may use the
+    same RTP ranges; their packets are counted as foreign). Returns a one-line summary."""
+    t0 = time.monotonic()
+    frames = capture.decode(cap.path, sip_ports=(a.sip_port, b.sip_port))
+    took = time.monotonic() - t0
+    sip_ports = {str(a.sip_port), str(b.sip_port)}
+    sip = [f for f in frames if f["sip.CSeq.method"] and {f["udp.srcport"], f["udp.dstport"]} <= sip_ports]
+
+    def first(pred):
+        return next((f for f in sip if pred(f)), None)
+    invite = first(lambda f: f["sip.Method"] == "INVITE" and f["udp.srcport"] == str(a.sip_port))
+    ok = first(lambda f: f["sip.Status-Code"] == "200" and f["sip.CSeq.method"] == "INVITE")
+    offer = invite["sdp.media"].split(";") if invite else []
+    answer = ok["sdp.media"].split(";") if ok else []
+    ports_a = {m.split()[1] for m in offer if len(m.split()) > 1} - {"0"}
+    ports_b = {m.split()[1] for m in answer if len(m.split()) > 1} - {"0"}
+    pairs = {(p, q) for p in sip_ports for q in sip_ports}
+    pairs |= {(p, q) for p in ports_a for q in ports_b} | {(q, p) for p in ports_a for q in ports_b}
+    ours = [f for f in frames if (f["udp.srcport"], f["udp.dstport"]) in pairs]
+    rtp = [f for f in ours if f["rtp.p_type"]]
+    t38 = [f for f in ours if f["t38.seq_number"]]
+
+    def way(fs, src, dst):
+        return [f for f in fs
+                if in_ports(f["udp.srcport"], src.rtp_ports) and in_ports(f["udp.dstport"], dst.rtp_ports)]
+
+    def fcfs(src):  # T.30 frames reassembled from the T.38 of one side, by abbreviation
+        return [m[1] for f in way(t38, src, b if src is a else a) if f["t30.FacsimileControl"]
+                for m in [re.search(r"Reassembled: ([A-Z]{2,4}) - ", f["_ws.col.Info"])] if m]
+
+    real, repeats = split_errors(ours)
+    sev = [s for f in ours for s in capture.severities(f)]
+    summary = (f"{media}: {len(ours)} packets ours, {len(frames) - len(ours)} foreign (dumpcap: {cap.packets} "
+               f"captured, {cap.dropped} dropped), "
+               f"sip {' '.join(f['sip.Method'] or f['sip.Status-Code'] + '/' + f['sip.CSeq.method'] for f in sip)}, "
+               f"sdp offer {offer} answer {answer}, "
+               f"rtp A>B {len(way(rtp, a, b))} B>A {len(way(rtp, b, a))} pt {sorted({f['rtp.p_type'] for f in rtp})}, "
+               f"t38 A>B {len(way(t38, a, b))} B>A {len(way(t38, b, a))}, "
+               f"t30 A {','.join(dict.fromkeys(fcfs(a)))} B {','.join(dict.fromkeys(fcfs(b)))}, "
+               f"expert errors {len(real)} (+{len(repeats)} repeats) "
+               f"warnings {sum(capture.SEVERITY_WARN <= s < capture.SEVERITY_ERROR for s in sev)} "
+               f"notes {sum(capture.SEVERITY_NOTE <= s < capture.SEVERITY_WARN for s in sev)}; tshark {took:.1f} s")
+    print(summary)
+    assert not real, summary + "".join(f"\n  frame {f['frame.number']} {f['udp.srcport']}>{f['udp.dstport']}: "
+                                       f"{f['_ws.expert.message']} | {f['_ws.col.Info'][:200]}" for f in real)
+    assert len(frames) == cap.packets, summary
+    assert invite and ok, f"no INVITE from A or no 200 to it decoded: {summary}"
+    for what, pred in (("ACK", lambda f: f["sip.Method"] == "ACK"), ("BYE", lambda f: f["sip.Method"] == "BYE"),
+                       ("200 to the BYE", lambda f: f["sip.Status-Code"] == "200" and f["sip.CSeq.method"] == "BYE")):
+        assert first(pred), f"no {what} decoded: {summary}"
+    if media == "audio":
+        assert [m for m in offer if re.fullmatch(r"audio 310\d\d RTP/AVP 8\b.*", m)], summary
+        assert [m for m in answer if re.fullmatch(r"audio 320\d\d RTP/AVP 8", m)], summary
+        assert len(way(rtp, a, b)) > 500 and len(way(rtp, b, a)) > 500, summary
+        assert {f["rtp.p_type"] for f in rtp} == {"8"}, summary
+    else:
+        assert [m for m in offer if re.fullmatch(r"image 310\d\d udptl t38", m)], summary
+        assert [m for m in answer if re.fullmatch(r"image 320\d\d udptl t38", m)], summary
+        assert len(t38) > 50 and way(t38, a, b) and way(t38, b, a), summary
+        assert {"TSI", "DCS", "FCD", "DCN"} <= set(fcfs(a)) and {"CSI", "DIS", "CFR", "MCF"} <= set(fcfs(b)), summary
+        # the identities as tshark reads them out of the T.30 frames
+        assert any("TSI - Transmitting Subscriber Identification - Number:+1 212 555 0101" in f["_ws.col.Info"]
+                   for f in t38), summary
+        assert any("CSI - Called Subscriber Identification - Number:+1 212 555 0102" in f["_ws.col.Info"]
+                   for f in t38), summary
+    return summary
+
+
 @pytest.mark.parametrize("media", ["audio", "t38"])
-def test_call_a_to_b(pair, media):
+def test_call_a_to_b(pair, sip_capture, media):
     a, b = pair
     fa, fb = start_both(pair, f"media = {media}\n", f"media = {media}\n")
     t0 = time.monotonic()
@@ -80,6 +192,8 @@ def test_call_a_to_b(pair, media):
     want = "media=t38" if media == "t38" else "media=pcma"
     assert want in a.log_of(fa) and want in b.log_of(fb)
     print(f"one page A -> B over {media} in {elapsed:.1f} s")
+    sip_capture.stop()
+    check_capture(sip_capture, a, b, media)
 
 
 def test_t38_offer_falls_back_to_g711(pair):

@@ -436,6 +436,35 @@ static void test_t38_reinvite_refused(void **state)
 	reinvite_sent(true);
 }
 
+/* On G.711, the far end re-offers G.711 (a new port, PCMU: a gateway's "fax fallback" to VBD
+   after T.38, or a resume): taken, 200 with audio; a T.38 re-offer on an audio-only line: 488. */
+static void test_g711_reoffer_taken(void **state)
+{
+	struct far f = {0};
+	struct sip_ua *ua = far_open(&f);
+	struct rig rig;
+	rig_open_with(&rig, POLICY_ANSWER, sip_ua_port(ua), "", "");
+	place(&rig);
+	wait_far(&rig, ua, &f.incoming, 1, 5);
+	run_far(&rig, ua, 0.3);
+	static const char again[] = "v=0\r\no=far 1 3 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+				    "t=0 0\r\nm=audio 36310 RTP/AVP 0\r\n";
+	assert_int_equal(sip_call_reinvite(f.call, again), 0);
+	wait_far(&rig, ua, &f.answered, 1, 5);
+	assert_int_equal(f.status, 200);
+	assert_non_null(strstr(f.answer, "m=audio "));
+	assert_non_null(strstr(f.answer, "RTP/AVP 0"));
+	assert_null(strstr(f.answer, "m=audio 0 "));
+	assert_int_equal(sip_call_reinvite(f.call, FAR_T38), 0);
+	wait_far(&rig, ua, &f.answered, 2, 5);
+	assert_int_equal(f.status, 488); /* no T.38 on an audio line */
+	assert_int_equal(rig.done, 0);	 /* and the call goes on */
+	assert_int_equal(sip_call_bye(f.call), 0);
+	wait_far(&rig, ua, &rig.done, 1, 5);
+	rig_close(&rig);
+	sip_ua_free(&ua);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +476,7 @@ int main(void)
 	    cmocka_unit_test(test_t38_reinvite_taken),
 	    cmocka_unit_test(test_t38_reinvite_sent),
 	    cmocka_unit_test(test_t38_reinvite_refused),
+	    cmocka_unit_test(test_g711_reoffer_taken),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -486,11 +486,15 @@ int sip_ua_port(const struct sip_ua *ua)
 	return ua->port;
 }
 
-/* A URI as sofia's To header, checked: NULL when it is not a usable SIP URI. */
+/* A URI as sofia's To header, checked: NULL when it is not a usable SIP URI. In brackets, so
+   ";transport=tcp" stays a URI parameter rather than one of the To header's. */
 static sip_to_t *make_uri(su_home_t *home, const char *uri)
 {
-	sip_to_t *to = sip_to_make(home, uri);
-	if (to == NULL || to->a_url->url_type == url_invalid || to->a_url->url_host == NULL) {
+	char *bracketed = su_sprintf(home, uri[0] == '<' ? "%s" : "<%s>", uri);
+	sip_to_t *to = sip_to_make(home, bracketed);
+	su_free(home, bracketed);
+	if (to == NULL || (to->a_url->url_type != url_sip && to->a_url->url_type != url_sips) ||
+	    to->a_url->url_host == NULL) {
 		su_free(home, to);
 		return NULL;
 	}

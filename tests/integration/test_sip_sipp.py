@@ -244,3 +244,50 @@ def test_491_glare_then_their_t38_reinvite(home, tmp_path):
     log = home.log_of(faxd)
     assert log.count("media=t38") == 1 and "T.38 refused" not in log
     assert sipp.messages().count("SIP/2.0 491") == 1
+
+
+@pytest.mark.parametrize("did_source,answered", [("diversion", True), ("request", False)])
+def test_forwarded_call_routed_by_diversion(home, tmp_path, did_source, answered):
+    """SIPp as a PBX forwarding a call: Request-URI +12125550100 (not on the line), Diversion
+    +12125550142 (on the line). did_source = diversion answers it; request refuses it 404."""
+    configure(home, f"dids = +12125550142\ndid_source = {did_source}\n")
+    port = int(home.path.joinpath("faxgate.conf").read_text().split("sip_listen = 127.0.0.1:")[1].split()[0])
+    faxd = start_faxd(home)
+    scenario = (SIPP_DIR / "uac_diversion.xml").read_text().replace("@REQUEST_USER@", "+12125550100") \
+        .replace("@DIVERTED@", "+12125550142")
+    (tmp_path / "uac.xml").write_text(scenario)
+    res = subprocess.run(["sipp", "-sf", str(tmp_path / "uac.xml"), "-i", "127.0.0.1", "-p", str(free_udp_port()),
+                          "-m", "1", "-nostdin", "-timeout", "20", f"127.0.0.1:{port}"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stdout[-2000:] + home.log_of(faxd)
+    log = home.log_of(faxd)
+    if answered:
+        assert "did=+12125550142" in log and "status=answered" in log, log
+    else:
+        assert "is not on this line, refused" in log, log
+
+
+def test_trunk_over_tcp(home, tmp_path):
+    """transport = tcp: the INVITE goes over a TCP connection (;transport=tcp) to SIPp listening
+    on TCP, which refuses it 486: busy."""
+    port = free_udp_port()
+    scenario = tmp_path / "uas_tcp.xml"
+    scenario.write_text((SIPP_DIR / "uas_reject.xml").read_text().replace("@STATUS@", "486")
+                        .replace("@PHRASE@", "Busy Here"))
+    with open(tmp_path / "sipp-tcp.out", "w") as out:
+        sipp = subprocess.Popen(["sipp", "-sf", str(scenario), "-t", "t1", "-i", "127.0.0.1", "-p", str(port),
+                                 "-m", "1", "-nostdin", "-trace_msg", "-message_file", str(tmp_path / "tcp.msg")],
+                                cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        configure(home, trunks=f"[trunk tcp]\nline = sip\nhost = 127.0.0.1:{port}\ntransport = tcp\n")
+        faxd = start_faxd(home)
+        job, _ = send(home, doc(home), wait=False)
+        outcome, log = first_attempt(home, job, faxd)
+        assert outcome == "busy", log
+        assert sipp.wait(timeout=10) == 0, (tmp_path / "sipp-tcp.out").read_text()[-2000:]
+        msgs = (tmp_path / "tcp.msg").read_text()
+        assert "TCP message received" in msgs and "SIP/2.0/TCP" in msgs and ";transport=tcp" in msgs
+    finally:
+        if sipp.poll() is None:
+            sipp.kill()
+            sipp.wait()

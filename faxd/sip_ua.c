@@ -344,6 +344,8 @@ static void nua_event(nua_event_t event, int status, const char *phrase, nua_t *
 	case nua_r_get_params: {
 		const sip_contact_t *contact = NULL;
 		tl_gets(tags, NTATAG_CONTACT_REF(contact), TAG_END());
+		if (ua->port > 0)
+			break; /* known from the settings */
 		ua->port = 0;
 		if (contact != NULL && contact->m_url->url_port != NULL)
 			ua->port = atoi(contact->m_url->url_port);
@@ -412,9 +414,11 @@ struct sip_ua *sip_ua_create(const struct sip_ua_settings *set, const struct sip
 		*error_r = "sip: cannot bind the SIP address (nua_create failed)";
 		goto fail;
 	}
-	/* The port bound, from the agent's Contact (needed when port 0 asked for any). */
-	ua->port = -1;
-	nua_get_params(ua->nua, TAG_ANY(), TAG_END());
+	/* The port bound, from the agent's Contact, when port 0 asked for any (with TLS the first
+	   Contact would be the sips: one, hence only then). */
+	ua->port = set->port != 0 ? set->port : -1;
+	if (ua->port < 0)
+		nua_get_params(ua->nua, TAG_ANY(), TAG_END());
 	for (int i = 0; i < 100 && ua->port < 0; i++)
 		su_root_step(ua->root, 10);
 	if (ua->port <= 0) {

@@ -247,3 +247,40 @@ def test_sipp_far_end_refusals_map_to_fax_outcomes(tmp_path, status, phrase, out
             sipp.kill()
             sipp.wait()
         home.stop_all()
+
+
+def test_trunk_over_tls(tmp_path):
+    """transport = tls between two faxd, each with a certificate (tls_certificate_dir, sofia's
+    agent.pem + cafile.pem): A's INVITE goes over TLS to B's sips port (sip_listen + 1); B only
+    sends, so it refuses 486 and A records busy. Without TLS working the INVITE could not arrive
+    (nothing else listens there) and the attempt would fail as line."""
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(certs / "key.pem"),
+                    "-out", str(certs / "cafile.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    (certs / "agent.pem").write_text((certs / "key.pem").read_text() + (certs / "cafile.pem").read_text())
+    homes = []
+    pb = free_udp_port()
+    for name, extra in (("a", f"[trunk tls]\nline = sip\nhost = 127.0.0.1:{pb + 1}\ntransport = tls\n"),
+                        ("b", "direction = send\n")):
+        (tmp_path / name).mkdir()
+        h = Home(tmp_path / name)
+        listen = free_udp_port() if name == "a" else pb
+        h.write_config(f"[faxgate]\nnode = {name}\n[retry]\nbusy = 1h\n[line sip]\ntype = sip\n"
+                       f"sip_listen = 127.0.0.1:{listen}\nrtp_port_min = 38000\nrtp_port_max = 38099\n"
+                       f"tls_certificate_dir = {certs}\n" + (extra if name == "b" else "") +
+                       (extra if name == "a" else ""))
+        homes.append(h)
+    a, b = homes
+    try:
+        procs = [h.start(prog("faxd")) for h in homes]
+        for h, p in zip(homes, procs):
+            wait_for(lambda: "status=running" in h.log_of(p), what="faxd start")
+        job, _ = send(a, doc(a), wait=False)
+        attempts = wait_for(lambda: show(a, job)["attempts"], timeout=15, what="first attempt")
+        assert attempts[0]["outcome"] == "busy", (attempts, a.log_of(procs[0]), b.log_of(procs[1]))
+        assert ";transport=tls" in a.log_of(procs[0])
+    finally:
+        a.stop_all()
+        b.stop_all()

@@ -56,6 +56,15 @@ if [ -z "$only" ] || [ "$only" = mail ]; then
 	/usr/bin/python3 bench/mail_bench.py
 fi
 
+# Concurrent SIP fax calls between two faxd on loopback, G.711 and T.38, N calls at once in a ramp,
+# CPU per call side by side with the same faxes over the unpaced loop line (bench/sip_calls.py,
+# 8-12 minutes: SIP lines run in real time).
+if [ -z "$only" ] || [ "$only" = sip ]; then
+	make -s all build/tests/helpers/mkfaxtiff
+	echo "== sip_calls (8-12 minutes)"
+	/usr/bin/python3 bench/sip_calls.py "$@"
+fi
+
 # Directory sync against a throwaway slapd with 10,000 entries: full and incremental (100 changes)
 # side by side with ldapsearch's paged dump and RFC 4533 refresh (bench/ldap_bench.py, about 30 s).
 if [ -z "$only" ] || [ "$only" = ldap ]; then

@@ -14,7 +14,7 @@
 #include "faxd/line.h"
 
 #define LINE_TICK_SAMPLES 160 /* 20 ms at 8 kHz */
-#define CALL_INFO_MAX 96
+#define CALL_INFO_MAX 160
 
 enum line_direction { LINE_DIRECTION_BOTH, LINE_DIRECTION_SEND, LINE_DIRECTION_RECEIVE };
 

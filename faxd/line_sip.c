@@ -163,8 +163,12 @@ static void show_state(struct sip_line_call *slc)
 			    : slc->codec == FAX_CODEC_ULAW		     ? "pcmu"
 									     : "pcma";
 	char text[CALL_INFO_MAX];
-	snprintf(text, sizeof(text), "trunk=%s media=%s reinvite=%s", trunk != NULL ? trunk->name : "-", media,
-		 slc->reinvite_state);
+	int n = snprintf(text, sizeof(text), "trunk=%s media=%s reinvite=%s", trunk != NULL ? trunk->name : "-",
+			 media, slc->reinvite_state);
+	if (slc->state == SLC_MEDIA && !slc->t38 && n > 0 && (size_t)n < sizeof(text))
+		snprintf(text + n, sizeof(text) - (size_t)n, " rtp_lost=%llu late=%llu rebuffered=%llu",
+			 (unsigned long long)(slc->jitter.missing_samples / LINE_TICK_SAMPLES),
+			 (unsigned long long)slc->jitter.late, (unsigned long long)slc->jitter.rebuffers);
 	call_set_info(slc->call, text);
 }
 
@@ -1139,6 +1143,8 @@ static void sip_tick(struct call *call, int n)
 		t38_tick(slc, n);
 	else
 		media_tick(slc, n);
+	if (slc->t % FAX_SAMPLE_RATE == 0)
+		show_state(slc); /* once a second of media: the jitter buffer's counts */
 
 	if (slc->end_at < 0 && call->near_done) {
 		slc->end_at = slc->t + ms_samples(END_GRACE_MS);

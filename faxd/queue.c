@@ -393,13 +393,20 @@ static void watch_active(struct queue *q)
 
 static void write_status(struct queue *q)
 {
-	char *text = NULL;
-	if (lines_snapshot(q->lines, &text) < 0)
+	char *calls = NULL;
+	if (lines_snapshot(q->lines, &calls) < 0)
 		return;
+	struct lines_stats st;
+	lines_get_stats(q->lines, &st);
+	/* the media clock's health under the calls: missed 20 ms deadlines, longest tick */
+	g_autofree char *text = g_strdup_printf("%smedia: calls %d ticks %llu missed %llu late %llu longest %.1f ms cpu %.1f s\n",
+						*calls != '\0' ? calls : "no calls\n", st.active_calls,
+						(unsigned long long)st.ticks, (unsigned long long)st.missed_deadlines,
+						(unsigned long long)st.late_ticks, st.max_tick_ms, st.media_cpu_s);
+	g_free(calls);
 	g_autofree char *tmp = g_strconcat(q->status_path, ".tmp", NULL);
 	if (g_file_set_contents(tmp, text, -1, NULL))
 		g_rename(tmp, q->status_path);
-	g_free(text);
 }
 
 static void housekeeping(struct queue *q)

@@ -160,6 +160,14 @@ int rtp_jitter_get(struct rtp_jitter *j, uint8_t *frame, int n)
 {
 	if (!j->started || n <= 0 || n > RTP_JITTER_RING / 2)
 		return -1;
+	if (j->playing && (int32_t)(j->newest_end - j->read_ts) <= 0) {
+		/* Nothing at all is buffered: the far end is late (its media thread stalled, or the
+		   network held its packets), not lost, since a lost packet leaves later ones behind it.
+		   Wait for it as at the start instead of playing silence now and dropping its audio as
+		   late when it comes: the stream arrives whole, a little more delayed. */
+		j->playing = false;
+		j->rebuffers++;
+	}
 	if (!j->playing) {
 		if ((int32_t)(j->newest_end - j->read_ts) < j->set.prefill_samples)
 			return -1;

@@ -75,14 +75,16 @@ struct rtp_jitter {
 	uint32_t newest_end;   /* timestamp after the newest sample stored */
 	uint8_t samples[RTP_JITTER_RING];
 	uint8_t present[RTP_JITTER_RING];
-	uint64_t stored, late, missing_samples;
+	uint64_t stored, late, missing_samples, rebuffers;
 };
 
 void rtp_jitter_init(struct rtp_jitter *jitter, const struct rtp_jitter_settings *settings);
 enum rtp_jitter_put rtp_jitter_put(struct rtp_jitter *jitter, const struct rtp_packet *packet);
 /* One media tick: n samples (n <= RTP_JITTER_RING / 2) into frame. Returns how many of them
-   arrived (the rest read as silence); -1 while prefilling (nothing to play yet). A return of 0
-   means the whole frame was lost: call fax_rx_fillin(n) rather than feeding the frame. */
+   arrived (the rest read as silence); -1 while prefilling (nothing to play yet), which is also
+   what an empty buffer does (the far end is late: play-out waits for prefill_samples again, so
+   the delay grows by how late it was, less the prefill). A return of 0 means the whole frame was
+   lost (later audio has arrived): call fax_rx_fillin(n) rather than feeding the frame. */
 int rtp_jitter_get(struct rtp_jitter *jitter, uint8_t *frame, int n);
 
 #endif

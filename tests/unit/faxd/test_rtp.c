@@ -144,7 +144,20 @@ static void test_jitter_in_order_with_prefill(void **state)
 	assert_int_equal(frame[0], 1);
 	assert_int_equal(rtp_jitter_get(&jb, frame, 160), 160);
 	assert_int_equal(frame[159], 2);
-	assert_int_equal(rtp_jitter_get(&jb, frame, 160), 0); /* drained: lost, read as silence */
+	/* drained: the far end is late, not lost: wait for the prefill again, then play on */
+	assert_int_equal(rtp_jitter_get(&jb, frame, 160), -1);
+	assert_int_equal(jb.rebuffers, 1);
+	assert_int_equal(put(1, 1320, 160, 3), RTP_JITTER_STORED);
+	assert_int_equal(rtp_jitter_get(&jb, frame, 160), -1);
+	assert_int_equal(put(1, 1480, 160, 4), RTP_JITTER_STORED);
+	assert_int_equal(rtp_jitter_get(&jb, frame, 160), 160);
+	assert_int_equal(frame[0], 3); /* nothing dropped as late */
+	assert_int_equal(jb.late, 0);
+	assert_int_equal(jb.missing_samples, 0);
+	/* a frame missing with later audio behind it is lost: read as silence */
+	assert_int_equal(put(1, 1800, 160, 6), RTP_JITTER_STORED);
+	assert_int_equal(rtp_jitter_get(&jb, frame, 160), 160);
+	assert_int_equal(rtp_jitter_get(&jb, frame, 160), 0);
 	assert_int_equal(frame[0], RTP_SILENCE_PCMA);
 	assert_int_equal(jb.missing_samples, 160);
 }

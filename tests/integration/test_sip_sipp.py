@@ -291,3 +291,19 @@ def test_trunk_over_tcp(home, tmp_path):
         if sipp.poll() is None:
             sipp.kill()
             sipp.wait()
+
+
+def test_outbound_proxy_gets_every_request(home, tmp_path):
+    """outbound_proxy: the INVITE for sip:NUMBER@carrier.invalid goes to the proxy (SIPp) with a
+    pre-loaded Route; SIPp refuses it 486 and faxd records busy (no DNS lookup of the trunk)."""
+    sipp = Sipp(tmp_path, "uas_reject.xml", STATUS=486, PHRASE="Busy Here")
+    configure(home, trunks=f"[trunk carrier]\nline = sip\nhost = carrier.invalid\n"
+                           f"outbound_proxy = sip:127.0.0.1:{sipp.port}\n")
+    faxd = start_faxd(home)
+    job, _ = send(home, doc(home), wait=False)
+    outcome, log = first_attempt(home, job, faxd)
+    assert outcome == "busy", log
+    assert sipp.wait() == 0, sipp.out.read_text()[-2000:]
+    msgs = sipp.messages()
+    assert "INVITE sip:+12125550100@carrier.invalid SIP/2.0" in msgs
+    assert f"Route: <sip:127.0.0.1:{sipp.port};lr>" in msgs

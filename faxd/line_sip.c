@@ -606,8 +606,8 @@ static void leave_trunk(struct sip_line_call *slc)
 
 /* A final refusal of our INVITE that another INVITE may get past: T.38 refused (488/415 to an
    offer with T.38: the same trunk again on G.711 only, and the destination remembered), or the
-   trunk failing (5xx: the next trunk). True when a new INVITE went out. */
-static bool try_again(struct sip_line_call *slc, int status)
+   trunk failing (5xx, or no response at all: the next trunk). True when a new INVITE went out. */
+static bool try_again(struct sip_line_call *slc, int status, bool no_response)
 {
 	struct sip_trunk *trunk = call_trunk(slc);
 	enum sip_failure class = sip_ua_status_class(status);
@@ -618,8 +618,8 @@ static bool try_again(struct sip_line_call *slc, int status)
 		sip_trunks_learn_no_t38(slc->sl->trunks, trunk, slc->call->number, time(NULL));
 		slc->t38_refused = true;
 		slc->tried &= ~(1u << slc->trunk);
-	} else if (class != SIP_FAILURE_TRY_NEXT) {
-		return false;
+	} else if (class != SIP_FAILURE_TRY_NEXT && !no_response) {
+		return false; /* the trunk answered: busy, no such number, ... is the destination's word */
 	}
 	leave_trunk(slc);
 	if (invite_next_trunk(slc, &error) < 0)
@@ -641,7 +641,7 @@ static void ua_failed(void *ctx, struct sip_call *sip, int status, const char *p
 	const struct sip_trunk *trunk = call_trunk(slc);
 	snprintf(text, sizeof(text), "sip: %d %s", status, p);
 	log_job(LOG_LEVEL_INFO, slc->call->job_id, "%s (trunk=%s)", text, trunk != NULL ? trunk->name : "-");
-	if (try_again(slc, status))
+	if (try_again(slc, status, sip_call_no_response(sip)))
 		return;
 	finish(slc->call, failure_outcome(status), text);
 }
@@ -783,6 +783,7 @@ static int sip_init(struct line *line, const struct config *config, const char *
 	sip_ua_settings_default(&set);
 	set.addr = sl->addr;
 	set.port = port;
+	set.transaction_timeout_ms = (unsigned)config_int(config, group, "sip_timeout") * 1000;
 	set.session_expires = (unsigned)config_int(config, group, "session_expires");
 	set.min_se = (unsigned)config_int(config, group, "min_se");
 	const char *tls_dir = config_str(config, group, "tls_certificate_dir");

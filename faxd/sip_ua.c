@@ -53,6 +53,8 @@ struct sip_call {
 	bool established;    /* the initial INVITE got a 2xx (ours) or we answered 2xx */
 	bool final_reported; /* failed() was called */
 	bool reinvite_pending;
+	bool provisional_seen; /* a 1xx to our INVITE: the far end is there */
+	bool no_response;      /* the final failure was sofia's own (timeout, transport error) */
 	enum sip_end why;
 	char *local_sdp, *remote_sdp; /* the last SDP each side sent and the other accepted */
 	char *offer_out;              /* our INVITE/re-INVITE SDP awaiting its answer */
@@ -250,7 +252,11 @@ static void reinvite_in(struct sip_call *call, nua_handle_t *nh, const sip_t *si
 static void invite_response(struct sip_call *call, int status, const char *phrase, const sip_t *sip)
 {
 	struct sip_ua *ua = call->ua;
-	if (status < 200 || authenticate(call, status, sip))
+	if (status < 200) {
+		call->provisional_seen = true;
+		return;
+	}
+	if (authenticate(call, status, sip))
 		return;
 	call->auth_tried = false;
 	if (call->established && !call->reinvite_pending)
@@ -258,6 +264,10 @@ static void invite_response(struct sip_call *call, int status, const char *phras
 	if (!call->established) {
 		if (status >= 300) {
 			call->final_reported = true;
+			/* sofia makes up a complete response (To tag and all) for a timeout or a
+			   transport error: what tells them apart is that nothing, not even 100
+			   Trying, came before */
+			call->no_response = !call->provisional_seen && (status == 408 || status == 503);
 			if (ua->cb.failed != NULL)
 				ua->cb.failed(ua->cb.ctx, call, status, phrase);
 			return;
@@ -406,6 +416,7 @@ struct sip_ua *sip_ua_create(const struct sip_ua_settings *set, const struct sip
 			     TAG_IF(set->tls_dir != NULL, NUTAG_CERTIFICATE_DIR(set->tls_dir)),
 			     /* no RFC 5626 keep-alives or NAT probing towards trunks: plain RFC 3261 */
 			     NUTAG_OUTBOUND("no-options-keepalive no-validate no-natify"),
+			     TAG_IF(set->transaction_timeout_ms != 0, NTATAG_SIP_T1X64(set->transaction_timeout_ms)),
 			     NUTAG_SESSION_TIMER(set->session_expires), NUTAG_MIN_SE(set->min_se),
 			     NUTAG_SESSION_REFRESHER(nua_any_refresher), NUTAG_UPDATE_REFRESH(1),
 			     SIPTAG_USER_AGENT_STR(set->user_agent != NULL ? set->user_agent : SIP_UA_DEFAULT_USER_AGENT),
@@ -677,6 +688,11 @@ int sip_call_cancel(struct sip_call *call)
 		return -1;
 	nua_cancel(call->nh, TAG_END());
 	return 0;
+}
+
+bool sip_call_no_response(const struct sip_call *call)
+{
+	return call->no_response;
 }
 
 enum sip_failure sip_ua_status_class(int status)

@@ -31,6 +31,8 @@ struct sip_ua_settings {
 	bool tcp;                  /* also listen on TCP (UDP always) */
 	const char *tls_dir;       /* also listen on TLS (sips:, port + 1) with the certificate
 				      agent.pem (and CA cafile.pem) of this directory; NULL = no TLS */
+	unsigned transaction_timeout_ms; /* RFC 3261 Timer B/F (64 x T1): a request with no
+					    response at all fails with 408 after this; 0 = 32 s */
 	unsigned session_expires;  /* RFC 4028 interval; 0 = no session timer */
 	unsigned min_se;
 	const char *user_agent;
@@ -155,6 +157,10 @@ int sip_call_answer_reoffer(struct sip_call *call, int status, const char *sdp);
 int sip_call_bye(struct sip_call *call);
 /* Outgoing call not answered yet. */
 int sip_call_cancel(struct sip_call *call);
+
+/* After failed(): true when the far end never answered (sofia made the status itself: 408
+   for a timeout, 503 for a transport error), so another trunk may well do. */
+bool sip_call_no_response(const struct sip_call *call);
 
 enum sip_failure sip_ua_status_class(int status);
 const char *sip_ua_failure_name(enum sip_failure failure);

@@ -307,3 +307,27 @@ def test_outbound_proxy_gets_every_request(home, tmp_path):
     msgs = sipp.messages()
     assert "INVITE sip:+12125550100@carrier.invalid SIP/2.0" in msgs
     assert f"Route: <sip:127.0.0.1:{sipp.port};lr>" in msgs
+
+
+def test_silent_trunk_times_out_to_the_next(home, tmp_path):
+    """A trunk that never answers (a UDP socket that swallows everything): after sip_timeout the
+    INVITE fails with sofia's own 408 and the same attempt goes on to the next trunk (SIPp, 486)."""
+    import socket
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    backup = Sipp(tmp_path, "uas_reject.xml", STATUS=486, PHRASE="Busy Here")
+    try:
+        configure(home, "sip_timeout = 2s\n",
+                  trunks=f"[trunk silent]\nline = sip\nhost = 127.0.0.1:{silent.getsockname()[1]}\npriority = 1\n"
+                         f"[trunk backup]\nline = sip\nhost = 127.0.0.1:{backup.port}\npriority = 2\n")
+        faxd = start_faxd(home)
+        t0 = time.monotonic()
+        job, _ = send(home, doc(home), wait=False)
+        outcome, log = first_attempt(home, job, faxd)
+        assert outcome == "busy", log
+        assert 1.5 < time.monotonic() - t0 < 8
+        assert "sip: 408" in log and "(trunk=silent)" in log and "trunk=backup" in log
+        assert silent.recv(4096).startswith(b"INVITE ")
+        assert backup.wait() == 0
+    finally:
+        silent.close()

@@ -227,6 +227,7 @@ const struct config_key config_keys[] = {
 	DUR("line *", "t38_fallback_ttl", "1d", 0, 365 * DAY,
 	    "sip: a destination that refused T.38 (488/415) is called on G.711 only this long (0: not remembered)"),
 	DUR("line *", "ring_timeout", "60s", 1, 3600, "sip: an outgoing call not answered by then is cancelled (no answer)"),
+	BOOL("line *", "rtp_latch", "no", "sip: send RTP/UDPTL to where the far end's comes from, not to its SDP address (symmetric RTP, for NAT)"),
 	DUR("line *", "sip_timeout", "32s", 1, 64,
 	    "sip: a request with no response at all fails after this (RFC 3261 Timer B/F); an INVITE then tries the next trunk"),
 	DUR("line *", "session_expires", "1800s", 0, DAY, "sip: RFC 4028 session timer interval asked for (0: none)"),

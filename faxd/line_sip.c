@@ -88,6 +88,7 @@ struct sip_line {
 	int64_t ring_timeout_us;
 	enum did_source { DID_REQUEST, DID_TO, DID_DIVERSION } did_source;
 	int loss_permille; /* tests: received datagrams dropped */
+	bool rtp_latch;	   /* send media to where the far end's comes from (symmetric RTP, NAT) */
 	struct udptl_settings udptl;
 	uint32_t seed;
 	uint64_t sdp_version;
@@ -129,6 +130,7 @@ struct sip_line_call {
 	int64_t ring_deadline;	 /* monotonic µs: CANCEL the INVITE then */
 	struct udptl_settings udptl_set; /* the trunk's (else the line's) */
 	uint32_t rng;		 /* simulated loss */
+	bool latched;		 /* rtp_latch: the remote address is the source of their media */
 };
 
 static int invite_next_trunk(struct sip_line_call *slc, const char **error_r);
@@ -295,6 +297,7 @@ static int start_media(struct sip_line_call *slc, const struct media_choice *mc,
 		return -1;
 	}
 	slc->t38 = mc->kind == SDP_MEDIA_IMAGE;
+	slc->latched = false; /* a new stream (or socket): latch again */
 	slc->call->transport = slc->t38 ? FAX_TRANSPORT_T38 : FAX_TRANSPORT_AUDIO;
 	if (slc->t38) {
 		struct udptl_settings us = slc->udptl_set;
@@ -461,6 +464,7 @@ static void update_audio(struct sip_line_call *slc, const struct sdp_answer_resu
 	if (udpaddr_resolve(res->remote.addr, res->remote_port, &remote, &len) == 0) {
 		slc->remote = remote;
 		slc->remote_len = len;
+		slc->latched = false; /* rtp_latch: learn the new stream's source again */
 	}
 	if (res->payload_type != slc->sender.payload_type) {
 		slc->codec = res->codec == SDP_CODEC_PCMU ? FAX_CODEC_ULAW : FAX_CODEC_ALAW;
@@ -757,6 +761,7 @@ static int sip_init(struct line *line, const struct config *config, const char *
 			 : strcmp(did_source, "diversion") == 0 ? DID_DIVERSION
 								: DID_REQUEST;
 	sl->loss_permille = (int)config_int(config, group, "loss_permille");
+	sl->rtp_latch = config_bool(config, group, "rtp_latch");
 	const char *offer = config_str(config, group, "t38_offer");
 	struct sip_trunk_defaults defaults = {
 	    .t38 = sl->t38,
@@ -1037,6 +1042,25 @@ static void hang_up_sip(struct sip_line_call *slc)
 		sip_call_bye(slc->sip);
 }
 
+/* rtp_latch (symmetric RTP, RFC 4961 §4): the first datagram of a stream fixes where ours go,
+   whatever the SDP said; behind NAT the SDP names a private address the packets never come
+   from. Once per stream (switching to T.38 latches again on the UDPTL socket). */
+static void latch(struct sip_line_call *slc, const struct sockaddr_storage *src, socklen_t len)
+{
+	if (!slc->sl->rtp_latch || slc->latched || len == 0)
+		return;
+	slc->latched = true;
+	if (len == slc->remote_len && memcmp(src, &slc->remote, len) == 0)
+		return;
+	memcpy(&slc->remote, src, len);
+	slc->remote_len = len;
+	char host[64] = "?", port[16] = "?";
+	getnameinfo((const struct sockaddr *)src, len, host, sizeof(host), port, sizeof(port),
+		    NI_NUMERICHOST | NI_NUMERICSERV);
+	log_info("line=%s call=%llu sip: media from %s:%s, sending there (rtp_latch)", slc->line->name,
+		 (unsigned long long)slc->call->id, host, port);
+}
+
 /* Simulated loss of a received datagram (tests: loss_permille). */
 static bool lost(struct sip_line_call *slc)
 {
@@ -1058,7 +1082,9 @@ static void media_tick(struct sip_line_call *slc, int n)
 		log_job(LOG_LEVEL_DEBUG, call->job_id, "sip: RTP send: %s", g_strerror(errno));
 
 	for (int i = 0; i < MAX_DRAIN; i++) {
-		ssize_t got = recvfrom(slc->fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+		struct sockaddr_storage src;
+		socklen_t src_len = sizeof(src);
+		ssize_t got = recvfrom(slc->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&src, &src_len);
 		if (got < 0) {
 			if (errno == EINTR || errno == ECONNREFUSED)
 				continue;
@@ -1068,8 +1094,10 @@ static void media_tick(struct sip_line_call *slc, int n)
 		if (lost(slc))
 			continue;
 		if (rtp_decode(buf, (size_t)got, &pkt) == 0 &&
-		    rtp_jitter_put(&slc->jitter, &pkt) != RTP_JITTER_REFUSED)
+		    rtp_jitter_put(&slc->jitter, &pkt) != RTP_JITTER_REFUSED) {
 			slc->last_rx = slc->t;
+			latch(slc, &src, src_len);
+		}
 	}
 
 	uint8_t frame[LINE_TICK_SAMPLES];
@@ -1093,7 +1121,9 @@ static void t38_tick(struct sip_line_call *slc, int n)
 	fax_session_tick(call->session, n); /* IFPs go out through sip_t38_tx */
 	uint8_t buf[UDPTL_MAX_DATAGRAM];
 	for (int i = 0; i < MAX_DRAIN; i++) {
-		ssize_t got = recvfrom(slc->ufd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+		struct sockaddr_storage src;
+		socklen_t src_len = sizeof(src);
+		ssize_t got = recvfrom(slc->ufd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&src, &src_len);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1101,8 +1131,10 @@ static void t38_tick(struct sip_line_call *slc, int n)
 		}
 		if (lost(slc))
 			continue;
-		if (udptl_decode(slc->udptl, buf, (size_t)got, deliver_ifp, call->session) >= 0)
+		if (udptl_decode(slc->udptl, buf, (size_t)got, deliver_ifp, call->session) >= 0) {
 			slc->last_rx = slc->t;
+			latch(slc, &src, src_len);
+		}
 	}
 }
 

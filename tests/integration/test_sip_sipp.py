@@ -20,13 +20,13 @@ FAXPEER = str(BUILD / "tests/helpers/faxpeer")
 SIPP_DIR = ROOT / "tests/data/sipp"
 
 
-def configure(home, line_extra="", trunks="", retry_hangup="1"):
+def configure(home, line_extra="", trunks="", retry_hangup="1", rtp=(36000, 36099)):
     """One faxd with [line sip] (sip_peer or [trunk] sections given by the test)."""
     home.write_config(
         f"[faxgate]\nnode = sipp-test\n[faxd]\npoll_interval = 1\nmedia_speed = {SPEED}\n"
         f"[retry]\nbusy = 1h\nno_answer = 1h\nprotocol = 1h\nhangup = {retry_hangup}\n"
         f"[line sip]\ntype = sip\nident = +1 212 555 0101\nsip_listen = 127.0.0.1:{free_udp_port()}\n"
-        f"rtp_port_min = 36000\nrtp_port_max = 36099\nt38_reinvite_delay_ms = 400\n{line_extra}\n{trunks}")
+        f"rtp_port_min = {rtp[0]}\nrtp_port_max = {rtp[1]}\nt38_reinvite_delay_ms = 400\n{line_extra}\n{trunks}")
 
 
 def sdp(audio=0, image=0):
@@ -81,10 +81,10 @@ class Sipp:
 class Faxpeer:
     """tests/helpers/faxpeer receiving one fax on two fresh ports."""
 
-    def __init__(self, tmp_path, audio=None, image=None):
+    def __init__(self, tmp_path, audio=None, image=None, extra=()):
         self.audio, self.image = audio or free_udp_port(), image or free_udp_port()
         self.proc = subprocess.Popen(
-            [FAXPEER, "--bind", "127.0.0.1", "--audio-port", str(self.audio), "--image-port", str(self.image),
+            [FAXPEER, *extra, "--bind", "127.0.0.1", "--audio-port", str(self.audio), "--image-port", str(self.image),
              "--receive", str(tmp_path / f"rx-{self.audio}.tif"), "--speed", str(SPEED), "--timeout", "60",
              "--ident", "+1 555 0199"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -331,3 +331,18 @@ def test_silent_trunk_times_out_to_the_next(home, tmp_path):
         assert backup.wait() == 0
     finally:
         silent.close()
+
+
+def test_rtp_latch_sends_where_the_media_comes_from(home, tmp_path):
+    """NAT as faxd sees it: the SDP names a port nothing listens on (9), the far end's RTP comes
+    from another (faxpeer's, sending first to faxd's only RTP port). rtp_latch = yes sends there,
+    and the fax goes through."""
+    peer = Faxpeer(tmp_path, extra=("--remote-audio", "127.0.0.1:36200"))
+    sipp = Sipp(tmp_path, "uas_t38_refused.xml", SDP_AUDIO=sdp(audio=9), SDP_IMAGE="")
+    configure(home, f"sip_peer = 127.0.0.1:{sipp.port}\nmedia = audio\nrtp_latch = yes\n", rtp=(36200, 36201))
+    faxd = start_faxd(home)
+    job, _ = send(home, doc(home), wait=False)
+    wait_done(home, job, faxd)
+    assert peer.result()["outcome"] == "ok"
+    assert sipp.wait() == 0
+    assert f"sip: media from 127.0.0.1:{peer.audio}, sending there (rtp_latch)" in home.log_of(faxd)

@@ -264,9 +264,9 @@ static void slc_free(struct sip_line_call *slc)
 		return;
 	if (slc->sip != NULL)
 		sip_call_set_ctx(slc->sip, NULL);
-	struct sip_trunk *trunk = slc->sl->trunks != NULL ? sip_trunks_get(slc->sl->trunks, slc->trunk) : NULL;
+	struct sip_trunk *trunk = call_trunk(slc);
 	if (trunk != NULL)
-		trunk->active--;
+		trunk->active--; /* the channel it held on its trunk */
 	if (slc->fd >= 0)
 		close(slc->fd);
 	if (slc->ufd >= 0)

@@ -135,7 +135,9 @@ def test_mail_with_every_kind_of_attachment_reaches_the_far_end(home):
     home.write_config(f"[faxgate]\nnode = e2e\n[faxd]\npoll_interval = 1\n[smtp]\nlisten = 127.0.0.1:{port}\n"
                       "domains = fax.example.com\n[render]\nworkers = 2\n[line loop]\ntype = loop\n")
     sup = home.start(prog("faxgate"), "run")
-    wait_for(lambda: home.log_of(sup).count("status=running") >= 4, timeout=20, what="all programs up")
+    # the supervisor and its four programs (faxd, smtpgw, render, mailer) each log status=running
+    wait_for(lambda: home.log_of(sup).count("status=running") >= 5 and "kind=smtp" in home.log_of(sup),
+             timeout=20, what="all programs up")
     parts = [("application/pdf", "a.pdf", make_corpus.pdf("PDF page")),
              ("text/plain", "b.txt", b"A text attachment\n"),
              ("image/png", "c.png", make_corpus.png(300, 200, 90)),

@@ -43,6 +43,20 @@ def sdp(audio=0, image=0):
     return "\n".join(lines)
 
 
+STARTED = []  # SIPp and faxpeer processes of the running test, killed when it ends
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers():
+    """A failing test leaves no SIPp or faxpeer behind (they would wait for calls for ever)."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Sipp:
     """SIPp running one of tests/data/sipp/*.xml with @NAME@ placeholders filled in."""
 
@@ -59,6 +73,7 @@ class Sipp:
                 ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(self.port), "-m", str(calls),
                  "-trace_msg", "-message_file", str(tmp_path / f"sipp-{self.port}.msg"), "-nostdin"],
                 cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        STARTED.append(self.proc)
         self.msg = tmp_path / f"sipp-{self.port}.msg"
 
     def messages(self):
@@ -88,6 +103,7 @@ class Faxpeer:
              "--receive", str(tmp_path / f"rx-{self.audio}.tif"), "--speed", str(SPEED), "--timeout", "60",
              "--ident", "+1 555 0199"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        STARTED.append(self.proc)
         assert self.proc.stdout.readline().strip() == "ready"
 
     def result(self, timeout=60):

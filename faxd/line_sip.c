@@ -339,27 +339,12 @@ static int start_media(struct sip_line_call *slc, const struct media_choice *mc,
 /* ---------------------------------------------------------------------------------------- */
 /* Agent callbacks (M) */
 
-/* The user part of a Diversion value (`<sip:+15551234567@host>;reason=...`, RFC 5806), or NULL. */
-static char *diversion_user(const char *value)
-{
-	const char *p = strstr(value, "sip:");
-	if (p == NULL)
-		p = strstr(value, "tel:");
-	if (p == NULL)
-		return NULL;
-	p += 4;
-	size_t n = strcspn(p, "@;>?");
-	return n > 0 ? g_strndup(p, n) : NULL;
-}
-
 /* The number the caller dialled, from where the line's did_source says. */
 static char *called_number(const struct sip_line *sl, const struct sip_invite_info *info)
 {
-	if (sl->did_source == DID_DIVERSION) {
-		char *user = diversion_user(info->diversion);
-		if (user != NULL)
-			return user;
-	}
+	char user[SIP_UA_MAX_INFO];
+	if (sl->did_source == DID_DIVERSION && sip_uri_user(info->diversion, user, sizeof(user)) == 0)
+		return g_strdup(user);
 	if (sl->did_source == DID_TO && info->to_user[0] != '\0')
 		return g_strdup(info->to_user);
 	return g_strdup(info->request_user[0] != '\0' ? info->request_user : info->to_user);

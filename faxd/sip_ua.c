@@ -690,6 +690,27 @@ int sip_call_cancel(struct sip_call *call)
 	return 0;
 }
 
+int sip_uri_user(const char *value, char *out, size_t size)
+{
+	static const char *const schemes[] = {"sip:", "sips:", "tel:"};
+	const char *first = NULL, *user = NULL;
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		const char *p = strcasestr(value, schemes[i]);
+		if (p != NULL && (first == NULL || p < first)) {
+			first = p;
+			user = p + strlen(schemes[i]);
+		}
+	}
+	if (user == NULL)
+		return -1;
+	size_t n = strcspn(user, "@;>?, \t\"");
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(out, user, n);
+	out[n] = '\0';
+	return 0;
+}
+
 bool sip_call_no_response(const struct sip_call *call)
 {
 	return call->no_response;

@@ -14,6 +14,7 @@
 #define FAXD_SIP_UA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #define SIP_UA_DEFAULT_ADDR "127.0.0.1"
 #define SIP_UA_DEFAULT_PORT 5060
@@ -161,6 +162,12 @@ int sip_call_cancel(struct sip_call *call);
 /* After failed(): true when the far end never answered (sofia made the status itself: 408
    for a timeout, 503 for a transport error), so another trunk may well do. */
 bool sip_call_no_response(const struct sip_call *call);
+
+/* The user part of the first sip:, sips: or tel: URI in a header value such as Diversion's
+   (`"Desk" <sip:+15551234567@pbx;user=phone>;reason=unconditional`, RFC 5806) into out (at most
+   size - 1 bytes, NUL-terminated): 0, or -1 when there is no such URI or its user is empty or
+   does not fit. */
+int sip_uri_user(const char *value, char *out, size_t size);
 
 enum sip_failure sip_ua_status_class(int status);
 const char *sip_ua_failure_name(enum sip_failure failure);

@@ -17,10 +17,11 @@ from conftest import ROOT, Home, prog, wait_for
 from test_faxd import MKFAXTIFF, send, show
 
 
-def doc(home):
-    """One standard-resolution page: some 15 s of V.17 in real time (a fine one takes 40 s)."""
-    path = home.path / "doc.tiff"
-    subprocess.run([MKFAXTIFF, str(path), "--pages", "1", "--res", "standard", "--seed", "3"], check=True)
+def doc(home, pages=1, seed=3):
+    """Standard-resolution pages: some 33 s of V.17 and T.30 in real time for one."""
+    path = home.path / f"doc{pages}.tiff"
+    subprocess.run([MKFAXTIFF, str(path), "--pages", str(pages), "--res", "standard", "--seed", str(seed)],
+                   check=True)
     return path
 
 
@@ -30,9 +31,9 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
-def configure(home, ident, listen, peer, rtp_min, extra=""):
+def configure(home, ident, listen, peer, rtp_min, extra="", faxgate_extra="", faxd_extra=""):
     return home.write_config(
-        f"[faxgate]\nnode = {ident}\n[faxd]\npoll_interval = 1\n"
+        f"[faxgate]\nnode = {ident}\n{faxgate_extra}[faxd]\npoll_interval = 1\n{faxd_extra}"
         f"[retry]\nbusy = 1\nno_answer = 1\nprotocol = 1\nhangup = 1\n"
         f"[line sip]\ntype = sip\nident = {ident}\nsip_listen = 127.0.0.1:{listen}\n"
         f"sip_peer = 127.0.0.1:{peer}\nrtp_port_min = {rtp_min}\nrtp_port_max = {rtp_min + 99}\n{extra}\n")

@@ -6,33 +6,17 @@ clock 4 times faster ([faxd] media_speed = 4: T.30 counts samples, so only the w
 shrinks), which keeps a three-page call near 20 s."""
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
 from conftest import Home, prog, wait_for
-from test_faxd import MKFAXTIFF, send, show
-from test_sip import free_udp_port
+from test_faxd import send, show
+from test_sip import configure, doc, free_udp_port
 
 SPEED = 4
 LOG_LEVEL = os.environ.get("SIP_TEST_LOG_LEVEL", "info")  # debugging: debug
 EXTRA = os.environ.get("SIP_TEST_EXTRA", "")  # debugging: "t30_trace = yes"
-
-
-def three_pages(home):
-    path = home.path / "doc3.tiff"
-    subprocess.run([MKFAXTIFF, str(path), "--pages", "3", "--res", "standard", "--seed", "7"], check=True)
-    return path
-
-
-def configure(home, ident, listen, peer, rtp_min, line_extra):
-    return home.write_config(
-        f"[faxgate]\nnode = {ident}\nlog_level = {LOG_LEVEL}\n[faxd]\npoll_interval = 1\nmedia_speed = {SPEED}\n"
-        f"[retry]\nbusy = 1\nno_answer = 1\nprotocol = 1\nhangup = 1\n"
-        f"[line sip]\ntype = sip\nident = {ident}\nsip_listen = 127.0.0.1:{listen}\n"
-        f"sip_peer = 127.0.0.1:{peer}\nrtp_port_min = {rtp_min}\nrtp_port_max = {rtp_min + 99}\n"
-        f"t38_reinvite_delay_ms = 400\n{line_extra}{EXTRA}\n")
 
 
 def run_pair(tmp_path, line_extra):
@@ -43,14 +27,15 @@ def run_pair(tmp_path, line_extra):
                                            ("b", "+1 212 555 0102", pb, pa, 35000)):
         (tmp_path / name).mkdir()
         h = Home(tmp_path / name)
-        configure(h, ident, listen, peer, rtp, line_extra)
+        configure(h, ident, listen, peer, rtp, f"t38_reinvite_delay_ms = 400\n{line_extra}{EXTRA}\n",
+                  faxgate_extra=f"log_level = {LOG_LEVEL}\n", faxd_extra=f"media_speed = {SPEED}\n")
         homes.append(h)
     try:
         procs = [h.start(prog("faxd")) for h in homes]
         for h, p in zip(homes, procs):
             wait_for(lambda: "status=running" in h.log_of(p), what="faxd start")
         t0 = time.monotonic()
-        jobs = [send(h, three_pages(h), wait=False)[0] for h in homes]
+        jobs = [send(h, doc(h, pages=3, seed=7), wait=False)[0] for h in homes]
         for h, p, job in zip(homes, procs, jobs):
             info = wait_for(lambda: show(h, job)["state"] in ("done", "failed") and show(h, job), timeout=120,
                             step=0.5, what=f"job {job}")

@@ -359,6 +359,22 @@ static void test_bad_uri(void **state)
 	assert_null(sip_ua_invite(p->a.ua, "not a uri", "x", AUDIO_A, NULL));
 }
 
+/* The user of the first SIP/tel URI in a header value (the Diversion header's number). */
+static void test_uri_user(void **state)
+{
+	char user[16];
+	assert_int_equal(sip_uri_user("<sip:+15551234567@pbx.example>;reason=unconditional", user, sizeof(user)), 0);
+	assert_string_equal(user, "+15551234567");
+	assert_int_equal(sip_uri_user("\"Desk\" <SIPS:4711@pbx;user=phone>", user, sizeof(user)), 0);
+	assert_string_equal(user, "4711");
+	assert_int_equal(sip_uri_user("<tel:+4930123;phone-context=x>, <sip:9@b>", user, sizeof(user)), 0);
+	assert_string_equal(user, "+4930123"); /* the first one */
+	assert_int_equal(sip_uri_user("<sip:@host>", user, sizeof(user)), -1);		   /* empty user */
+	assert_int_equal(sip_uri_user("<sip:1234567890123456@h>", user, sizeof(user)), -1); /* too long */
+	assert_int_equal(sip_uri_user("no uri here", user, sizeof(user)), -1);
+	assert_int_equal(sip_uri_user("", user, sizeof(user)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_session_refresh_silent, setup_short_timer, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel_before_answer, setup, teardown),
 		cmocka_unit_test(test_status_classes),
+		cmocka_unit_test(test_uri_user),
 		cmocka_unit_test_setup_teardown(test_bad_uri, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

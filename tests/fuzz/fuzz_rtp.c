@@ -15,16 +15,9 @@
 #include <string.h>
 
 #include "faxd/rtp.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static void check_round_trip(const struct rtp_packet *p)
 {

@@ -13,16 +13,9 @@
 #include <strings.h>
 
 #include "faxd/sdp.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 static void check_answer(const struct sdp_local *l, const struct sdp_session *offer)
 {

@@ -26,16 +26,9 @@
 #include <string.h>
 
 #include "smtpgw/smtp_proto.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 /* byte 1 */
 #define B_REFUSE_SOME 0x01u  /* refuse MAIL/RCPT by a property of the address */

@@ -20,16 +20,9 @@
 #include <string.h>
 
 #include "faxd/udptl.h"
+#include "tests/fuzz/fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                          \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);             \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 #define MAX_IFPS 64
 
